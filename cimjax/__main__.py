@@ -1,0 +1,5 @@
+import sys
+
+from cimjax.cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""The `cimjax` command line: one subcommand per application.
+
+Each application module exposes `register(subparsers)`, which adds its parser and
+sets `func`; heavy imports happen inside the handlers so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cimjax._io import InputError
+
+# subcommand -> module providing `register(subparsers)`
+_COMMANDS = {
+    "device": "cimjax.device.cli",
+    "trng": "cimjax.trng.cli",
+    "energy": "cimjax.energy.cli",
+    "regress": "cimjax.nn.cli",
+    "sample": "cimjax.demo.cli",
+    "demo": "cimjax.demo.cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cimjax",
+        description="Emulate stochastic compute-in-memory hardware (VCMA-MTJ crossbars with in-situ P-bits).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    registered = set()
+    for module_name in dict.fromkeys(_COMMANDS.values()):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != module_name:
+                raise
+            continue
+        module.register(sub)
+        registered.add(module_name)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except InputError as err:
+        print(f"cimjax {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
