@@ -23,14 +23,15 @@ _COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `command`, registers only that subcommand's module (fast start-up)."""
     parser = argparse.ArgumentParser(
         prog="cimjax",
         description="Emulate stochastic compute-in-memory hardware (VCMA-MTJ crossbars with in-situ P-bits).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    registered = set()
-    for module_name in dict.fromkeys(_COMMANDS.values()):
+    modules = [_COMMANDS[command]] if command in _COMMANDS else list(dict.fromkeys(_COMMANDS.values()))
+    for module_name in modules:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -38,12 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
-        registered.add(module_name)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -1,0 +1,89 @@
+"""Randomness measures beyond NIST: autocorrelation (Fig. 16), inter-sample Hamming
+distance (Fig. 17), Shannon entropy (Fig. 18) and SP800-90B's most-common-value min-entropy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cimjax.trng._bits import as_bit_matrix
+
+
+def autocorrelation(bits, max_lag: int = 50) -> np.ndarray:
+    """Normalised autocorrelation r(tau) of each stream for tau = 0..max_lag (Fig. 16).
+
+    r(tau) = sum_i (x_i - mean)(x_{i+tau} - mean) / sum_i (x_i - mean)^2; for an
+    i.i.d. stream r(tau > 0) ~ N(0, 1/n). A constant stream gives NaN.
+
+    Returns:
+      (k, max_lag + 1) float64.
+    """
+    x = as_bit_matrix(bits).astype(np.float64)
+    n = x.shape[1]
+    if not 0 <= max_lag < n:
+        raise ValueError(f"{max_lag=} must be in [0, n) for n={n}")
+    x = x - x.mean(axis=1, keepdims=True)
+    size = 1 << int(math.ceil(math.log2(2 * n)))  # zero-padded FFT: linear, not circular, correlation
+    spec = np.fft.rfft(x, size, axis=1)
+    acf = np.fft.irfft(spec * np.conj(spec), size, axis=1)[:, : max_lag + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return acf / acf[:, :1]
+
+
+def hamming_distance(bits) -> np.ndarray:
+    """Normalised Hamming distance between every pair of streams (Fig. 17): the fraction of bits that differ.
+
+    Returns:
+      (k, k) float64 with zeros on the diagonal; independent fair streams give 0.5 +- 0.5/sqrt(n).
+    """
+    x = as_bit_matrix(bits).astype(np.float64)
+    ones = x.sum(axis=1)
+    both = x @ x.T
+    return (ones[:, None] + ones[None, :] - 2.0 * both) / x.shape[1]
+
+
+def pairwise_hamming(bits) -> np.ndarray:
+    """The k (k - 1) / 2 distinct inter-sample Hamming distances (upper triangle), for a histogram."""
+    d = hamming_distance(bits)
+    return d[np.triu_indices(d.shape[0], k=1)]
+
+
+def shannon_entropy(bits, block: int = 1) -> np.ndarray:
+    """Shannon entropy per bit of each stream (Fig. 18): H = -sum p log2 p over non-overlapping `block`-bit symbols, / block.
+
+    With block = 1 this is the entropy of the ones fraction, 1 for a perfectly balanced stream.
+
+    Returns:
+      (k,) float64 in [0, 1].
+    """
+    x = as_bit_matrix(bits)
+    k, n = x.shape
+    if not 1 <= block <= min(n, 24):
+        raise ValueError(f"{block=} must be in [1, min(n, 24)] for n={n}")
+    usable = (n // block) * block
+    codes = x[:, :usable].reshape(k, -1, block).astype(np.int64) @ (1 << np.arange(block - 1, -1, -1))
+    codes += (np.arange(k, dtype=np.int64) << block)[:, None]
+    p = np.bincount(codes.ravel(), minlength=k << block).reshape(k, -1) / (usable // block)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.sum(np.where(p > 0, p * np.log2(p), 0.0), axis=1)
+    return h / block
+
+
+def mcv_min_entropy(bits) -> np.ndarray:
+    """SP800-90B 6.3.1 most-common-value min-entropy estimate per bit of each stream.
+
+    p_u = min(1, p_hat + 2.576 sqrt(p_hat (1 - p_hat) / (L - 1))), H = -log2(p_u),
+    p_hat the frequency of the most common bit value over L samples.
+
+    Returns:
+      (k,) float64 in [0, 1].
+    """
+    x = as_bit_matrix(bits)
+    n = x.shape[1]
+    if n < 2:
+        raise ValueError(f"the MCV estimate needs at least 2 samples, got n={n}")
+    ones = x.sum(axis=1, dtype=np.int64)
+    p_hat = np.maximum(ones, n - ones) / n
+    p_u = np.minimum(1.0, p_hat + 2.576 * np.sqrt(p_hat * (1.0 - p_hat) / (n - 1)))
+    return -np.log2(p_u)
