@@ -1,0 +1,96 @@
+"""Calibration results as versioned JSON, and loading a curve from a fit, a preset file or a preset name."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from cimjax._io import InputError, write_json_atomic
+from cimjax.device.calibration import PARAMETERS, SwitchingFit
+from cimjax.device.preset import PRESET_SCHEMA, PRESETS, SCHEMA_VERSION, DevicePreset, check_schema
+from cimjax.device.switching import SwitchingCurve
+
+FIT_SCHEMA = "cimjax.device.switching_fit"
+
+
+def save_fit_json(path: str | os.PathLike, pooled: SwitchingFit, devices: dict[str, SwitchingFit] | None = None,
+                  source: str = "") -> dict:
+    """Writes a calibration (pooled fit, optional per-device fits and their spread) as JSON.
+
+    The per-device spread (mean and standard deviation of each parameter over devices, Fig. 13)
+    is included when there are two or more devices. Returns the written object.
+    """
+    devices = devices or {}
+    obj = {
+        "schema": FIT_SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "model": "SwitchingCurve",
+        "source": source,
+        "pooled": pooled.to_dict(),
+        "devices": [fit.to_dict() for fit in devices.values()],
+    }
+    if len(devices) >= 2:
+        obj["spread"] = {
+            name: {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1))}
+            for name in pooled.estimates
+            for vals in [[fit.estimates[name] for fit in devices.values()]]
+        }
+    write_json_atomic(path, obj)
+    return obj
+
+
+def _curve_from(entry: dict, source: str) -> SwitchingCurve:
+    try:
+        params = entry["parameters"]
+        return SwitchingCurve.create(*(params[p] for p in PARAMETERS))
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{source}: fit entry is missing parameter {err}; expected {PARAMETERS}") from None
+
+
+def load_fit_json(path: str | os.PathLike) -> tuple[SwitchingCurve, dict[str, SwitchingCurve], dict]:
+    """Reads a calibration JSON: (pooled curve, device -> curve, the raw object).
+
+    Raises:
+      InputError: unreadable file, invalid JSON, another schema or schema version.
+    """
+    obj = _read_json(path)
+    check_schema(obj, FIT_SCHEMA, str(path))
+    pooled = _curve_from(obj.get("pooled", {}), str(path))
+    devices = {str(d.get("device", i)): _curve_from(d, str(path)) for i, d in enumerate(obj.get("devices", []))}
+    return pooled, devices, obj
+
+
+def _read_json(path) -> dict:
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+
+
+def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DevicePreset | None]:
+    """The P-bit curve of a preset name, a preset JSON or a calibration JSON.
+
+    Returns (curve, preset), preset None for a calibration file (pooled curve).
+
+    Raises:
+      InputError: not a file and not a known preset (lists them), or a bad/other-version file.
+    """
+    key = str(name_or_path)
+    if key in PRESETS:
+        preset = PRESETS[key]()
+        return preset.pbit, preset
+    if not Path(key).is_file():
+        raise InputError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
+    obj = _read_json(key)
+    if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
+        preset = DevicePreset.from_dict(obj, source=key)
+        return preset.pbit, preset
+    pooled, _, _ = load_fit_json(key)
+    return pooled, None
