@@ -1,0 +1,96 @@
+"""Training steps per second: MC-dropconnect CrossbarMLP (exact, moment) vs a plain flax MLP.
+
+All at the Fig. 22 demo's size (1 -> 64 -> 64 -> 1, batch 128, Adam, one stochastic
+pass per step with every layer's P-bits written), measured in one run, on the ideal
+crossbar (analog mapping, ideal periphery) and on the demo's crossbar (4-bit
+bit-sliced, 8-bit DAC/ADC, 64x64 tiles); ratios are against the plain flax step.
+Targets (issue 5): exact <= 25x, moment <= 3x.
+
+    python3 -m benchmarks.bench_train [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from benchmarks._timing import Report, peak_rss_bytes, time_fn
+from cimjax.crossbar import CrossbarConfig
+from cimjax.nn import CrossbarMLP, TrainConfig, make_loss_fn, make_optimizer
+from cimjax.nn._demo import demo_crossbar
+
+
+class PlainMLP(nn.Module):
+    features: tuple[int, ...]
+
+    @nn.compact
+    def __call__(self, x, *, sample_index=None):
+        for i, f in enumerate(self.features):
+            x = nn.Dense(f)(x)
+            if i < len(self.features) - 1:
+                x = nn.relu(x)
+        return x
+
+
+def _step_fn(model, x, y, config):
+    tx = make_optimizer(config)
+    loss_fn = make_loss_fn(model, config)
+    params = model.init({"params": jax.random.key(0), "pbit": jax.random.key(1)}, x)["params"]
+    opt_state = tx.init(params)
+    ids = jnp.arange(x.shape[0], dtype=jnp.uint32)
+
+    @jax.jit
+    def step(params, opt_state, key):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y, ids, key)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    carry = {"p": params, "o": opt_state, "k": 0}
+
+    def run():
+        carry["k"] += 1
+        carry["p"], carry["o"], loss = step(carry["p"], carry["o"], jax.random.key(carry["k"]))
+        return loss
+
+    return run
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (checks the script runs)")
+    args = parser.parse_args(argv)
+    batch, features = 128, (64, 64, 1)
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.uniform(-1, 1, (batch, 1)), jnp.float32)
+    y = jnp.asarray(rng.standard_normal((batch, 1)), jnp.float32)
+    config = TrainConfig(loss="mse", batch_size=batch)
+    repeats, min_time = (5, 0.0) if args.quick else (30, 2.0)
+    report = Report("bench_train", ["model", "mode", "step_ms", "steps_per_s", "ratio_vs_plain", "target"])
+    base = demo_crossbar()
+    rows = [("flax nn.Dense MLP", "-", PlainMLP(features), None)]
+    for label, crossbar in (("ideal crossbar", CrossbarConfig.ideal(keep_prob=0.5)), ("demo crossbar", base)):
+        for mode, target in (("exact", 25.0), ("moment", 3.0)):
+            cfg = dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, mode=mode))
+            rows.append((f"CrossbarMLP, {label}", mode, CrossbarMLP(features, config=cfg), target))
+    plain_s = None
+    for name, mode, model, target in rows:
+        t = time_fn(_step_fn(model, x, y, config), warmup=2, repeats=repeats, min_time=min_time)["median_s"]
+        plain_s = plain_s or t
+        report.add(model=name, mode=mode, step_ms=t * 1e3, steps_per_s=1.0 / t, ratio_vs_plain=t / plain_s,
+                   target=f"<= {target:g}x" if target else "baseline")
+    report.notes.append("ideal crossbar: analog mapping, ideal periphery, keep_prob 0.5")
+    report.notes.append(f"batch {batch}, MSE, Adam; demo crossbar: {base.mapping.scheme} {base.mapping.bits}-bit, "
+                        f"DAC/ADC {base.periphery.dac_bits}/{base.periphery.adc_bits} bits, tile "
+                        f"{base.tile.rows}x{base.tile.cols}, P-bits at the preset pulse with device spread")
+    report.notes.append(f"peak RSS {peak_rss_bytes() / 2**20:.0f} MiB")
+    report.write()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Training through the crossbar: losses, exact-mode learning, checkpoints and resume."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from cimjax._io import InputError
+from cimjax.crossbar import CrossbarConfig
+from cimjax.nn import (
+    CrossbarMLP,
+    TrainConfig,
+    batch_indices,
+    energy_score,
+    fit,
+    init_train_state,
+    load_checkpoint,
+    make_loss_fn,
+    make_optimizer,
+    run_config,
+    save_checkpoint,
+)
+from cimjax.nn._regression import crps_gaussian_points, crps_sample_points
+
+IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
+
+
+def _problem(n=256):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (n, 1)).astype(np.float32)
+    y = (np.sin(3 * x) + 0.1 * rng.standard_normal((n, 1))).astype(np.float32)
+    return x, y
+
+
+def test_energy_score_is_unbiased_for_the_gaussian_crps():
+    # X ~ N(0, 1), y = 0: CRPS = 2 phi(0) - 1/sqrt(pi) (Gneiting & Raftery 2007, eq. 21)
+    key = jax.random.key(0)
+    b = 20000
+    samples = jax.random.normal(key, (2, b, 1))
+    per_point = jax.vmap(lambda s: energy_score(s[:, None, :], jnp.zeros((1, 1))), in_axes=1)(samples)
+    closed = 2 * stats.norm.pdf(0) - 1 / math.sqrt(math.pi)
+    se = float(np.std(per_point)) / math.sqrt(b)
+    assert abs(float(np.mean(per_point)) - closed) < 5 * se
+    # the numpy sample CRPS used for scoring agrees with the jax estimator, and its mean with the closed form
+    s = np.asarray(samples[..., 0])
+    np.testing.assert_allclose(crps_sample_points(s, np.zeros(b)), np.asarray(per_point), rtol=1e-5, atol=1e-6)
+    assert float(crps_gaussian_points(0.0, 1.0, 0.0)) == pytest.approx(closed, rel=1e-12)
+
+
+def test_train_config_rejects_bad_values():
+    with pytest.raises(InputError, match="loss='l1' is not one of"):
+        TrainConfig(loss="l1")
+    with pytest.raises(InputError, match="num_samples=1 must be >= 2 for the energy score"):
+        TrainConfig(loss="energy", num_samples=1)
+
+
+def test_each_epoch_visits_every_example_once():
+    idx = np.concatenate([np.asarray(batch_indices(3, s, 40, 10)) for s in range(4)])
+    assert sorted(idx.tolist()) == list(range(40))
+
+
+@pytest.mark.parametrize("loss", ["energy", "mse"])
+def test_training_through_exact_mode_reduces_the_loss(loss):
+    x, y = _problem()
+    model = CrossbarMLP((16, 16, 1), config=IDEAL)  # every layer's P-bits written each read
+    config = TrainConfig(loss=loss, batch_size=64, learning_rate=1e-2, num_samples=4)
+    loss_fn = make_loss_fn(model, config)
+    ids = jnp.arange(x.shape[0], dtype=jnp.uint32)
+    key = jax.random.key(123)  # the same masks before and after
+    state0 = init_train_state(model, make_optimizer(config), x[:1], config.seed)
+    before = float(loss_fn(state0.params, x, y, ids, key))
+    state, _ = fit(model, x, y, config, 300, chunk_steps=300)
+    after = float(loss_fn(state.params, x, y, ids, key))
+    assert after < 0.6 * before, (before, after)
+
+
+def test_interrupted_and_resumed_training_equals_uninterrupted(tmp_path):
+    x, y = _problem(128)
+    model = CrossbarMLP((8, 1), config=IDEAL)
+    config = TrainConfig(loss="energy", batch_size=32, num_samples=2, seed=5)
+    straight, losses = fit(model, x, y, config, 30, chunk_steps=30)
+    path = tmp_path / "ckpt.msgpack"
+    half, _ = fit(model, x, y, config, 13, chunk_steps=13, checkpoint=path)
+    assert int(half.step) == 13
+    resumed, rest = fit(model, x, y, config, 30, chunk_steps=10, checkpoint=path)
+    assert int(resumed.step) == 30
+    jax.tree.map(np.testing.assert_array_equal, straight.params, resumed.params)
+    jax.tree.map(np.testing.assert_array_equal, straight.opt_state, resumed.opt_state)
+    np.testing.assert_array_equal(losses[13:], rest)
+
+
+def test_checkpoint_from_another_configuration_names_the_field(tmp_path):
+    x, y = _problem(64)
+    config = TrainConfig(loss="mse", batch_size=32)
+    saved = CrossbarMLP((8, 1), config=IDEAL)
+    tx = make_optimizer(config)
+    state = init_train_state(saved, tx, x[:1], 0)
+    path = tmp_path / "ckpt.msgpack"
+    save_checkpoint(path, state, run_config(saved, config))
+    other = CrossbarMLP((8, 1), config=CrossbarConfig.ideal(mode="exact", keep_prob=0.25))
+    with pytest.raises(InputError, match=r"model\.config\.pbit\.keep_prob: checkpoint has 0\.5, this run has 0\.25"):
+        load_checkpoint(path, state, run_config(other, config))
+    restored = load_checkpoint(path, state, run_config(saved, config))
+    jax.tree.map(np.testing.assert_array_equal, state.params, restored.params)
+    bad = tmp_path / "garbage.msgpack"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="is not a cimjax checkpoint"):
+        load_checkpoint(bad, state, run_config(saved, config))
