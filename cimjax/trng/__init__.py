@@ -2,7 +2,8 @@
 
 Generation from emulated P-bit arrays (`generate_streams`), NIST SP800-22 rev1a's 15
 tests vectorised over many streams (`run_nist`), NIST's second-level analysis
-(`second_level`), and autocorrelation, Hamming distance, Shannon and min-entropy.
+(`second_level`), autocorrelation, Hamming distance, Shannon and min-entropy, and
+the multi-panel figure of them all (`plot_trng`, `trng_figure`).
 """
 
 from cimjax.trng._bits import as_bit_matrix as as_bit_matrix
@@ -29,6 +30,8 @@ from cimjax.trng._nist_spectral import rank as rank
 from cimjax.trng._nist_template import aperiodic_templates as aperiodic_templates
 from cimjax.trng._nist_template import non_overlapping_template as non_overlapping_template
 from cimjax.trng._nist_template import overlapping_template as overlapping_template
+from cimjax.trng._plot import plot_trng as plot_trng
+from cimjax.trng._plot import trng_figure as trng_figure
 from cimjax.trng._quality import autocorrelation as autocorrelation
 from cimjax.trng._quality import hamming_distance as hamming_distance
 from cimjax.trng._quality import mcv_min_entropy as mcv_min_entropy
@@ -72,6 +75,7 @@ __all__ = [
     "overlapping_template",
     "pairwise_hamming",
     "parse_ascii",
+    "plot_trng",
     "proportion_interval",
     "random_excursions",
     "random_excursions_variant",
@@ -82,5 +86,6 @@ __all__ = [
     "second_level",
     "serial",
     "shannon_entropy",
+    "trng_figure",
     "universal",
 ]

@@ -25,6 +25,7 @@ def register(subparsers) -> None:
     gen.add_argument("--out", required=True, help="output file: .txt (ASCII), .bin (bytes, one device), .npy")
     gen.add_argument("--format", choices=("ascii", "bytes", "npy"), default=None)
     gen.add_argument("--conductance-out", default=None, help="also save the read-out conductance of each bit (.npy)")
+    gen.add_argument("--plot", default=None, metavar="FILE.png", help="also save the quality figure (Figs. 14-18)")
     gen.set_defaults(func=_generate)
 
     test = sub.add_parser("test", help="NIST SP800-22 rev1a (all 15 tests) plus entropy and autocorrelation")
@@ -43,6 +44,10 @@ def register(subparsers) -> None:
         test.add_argument(f"--{flag}", type=int, default=default, help=f"{what} (default {default})")
     test.add_argument("--universal-l", type=int, default=None, help="universal L (default from n)")
     test.add_argument("--universal-q", type=int, default=None, help="universal Q (default 10 * 2^L)")
+    test.add_argument("--plot", default=None, metavar="FILE.png",
+                      help="also save the quality figure (Figs. 14-18 and Table I's p-values)")
+    test.add_argument("--conductance", default=None, metavar="FILE.npy",
+                      help="read-out conductance of each bit, same shape as the bits, drawn in the --plot figure")
     test.set_defaults(func=_test)
 
 
@@ -59,13 +64,22 @@ def _test(args) -> int:
                         universal_l=args.universal_l, universal_q=args.universal_q,
                         linear_complexity_m=args.linear_complexity_m, serial_m=args.serial_m,
                         approximate_entropy_m=args.approximate_entropy_m, alpha=args.alpha, tests=tests)
+    if args.plot is not None:
+        from cimjax.trng._plot import check_plot_path, load_conductance
+
+        check_plot_path(args.plot)
+    elif args.conductance is not None:
+        raise InputError(f"--conductance={args.conductance!r} is drawn only in the figure; add --plot FILE.png")
     bits = load_bits(args.file, args.format)
+    conductance = None if args.conductance is None else load_conductance(args.conductance, bits.shape)
     if args.streams is not None:
         if bits.shape[0] != 1 or not 1 <= args.streams <= bits.shape[1]:
             raise InputError(f"--streams={args.streams} needs one stream of at least that many bits "
                              f"(file has {bits.shape[0]} stream(s) of {bits.shape[1]} bits)")
         n = bits.shape[1] // args.streams
         bits = bits[:, : n * args.streams].reshape(args.streams, n)
+        if conductance is not None:
+            conductance = conductance[:, : n * args.streams].reshape(args.streams, n)
     progress = None
     if bits.shape[0] > 1 and not args.json:
         from tqdm import tqdm
@@ -78,6 +92,11 @@ def _test(args) -> int:
         print(json.dumps(result_json(bits, result)))
     else:
         print(text_table(bits, result))
+    if args.plot is not None:
+        from cimjax.trng._plot import plot_trng
+
+        plot_trng(args.plot, bits, conductance=conductance, result=result, title=args.file)
+        print(f"wrote figure {args.plot}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -90,6 +109,10 @@ def _generate(args) -> int:
         raise InputError(f"the bytes format holds one stream; --devices={args.devices} (use .npy or .txt)")
     if args.conductance_out is not None and not args.conductance_out.endswith(".npy"):
         raise InputError(f"--conductance-out={args.conductance_out!r} must end in .npy")
+    if args.plot is not None:
+        from cimjax.trng._plot import check_plot_path
+
+        check_plot_path(args.plot)
     if args.p_sw is not None and not 0.0 <= args.p_sw <= 1.0:
         raise InputError(f"--p-sw={args.p_sw} must be in [0, 1]")
     import jax
@@ -112,4 +135,10 @@ def _generate(args) -> int:
     print(f"wrote {args.devices} x {args.bits} bits ({args.mode} mode) to {args.out}; "
           f"P_sw mean {streams.p_sw.mean():.4f} sd {streams.p_sw.std():.4f}; "
           f"ones {streams.bits.mean():.4f}; Shannon entropy {h.min():.6f}..{h.max():.6f}")
+    if args.plot is not None:
+        from cimjax.trng._plot import plot_trng
+
+        plot_trng(args.plot, streams.bits, conductance=streams.conductance,
+                  title=f"{args.devices} x {args.bits} bits, {args.mode} mode, P_sw mean {streams.p_sw.mean():.4f}")
+        print(f"wrote figure {args.plot}")
     return 0
