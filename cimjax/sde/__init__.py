@@ -1,1 +1,49 @@
-"""cimjax.sde"""
+"""cimjax.sde: diffusion SDEs and reverse samplers with ex-situ or in-situ noise (Figs. 1, 21)."""
+
+from cimjax.sde._losses import dsm_loss as dsm_loss
+from cimjax.sde._losses import energy_score as energy_score
+from cimjax.sde._noise import NoiseSource as NoiseSource
+from cimjax.sde._noise import PbitBitstreamNormal as PbitBitstreamNormal
+from cimjax.sde._noise import StandardNormal as StandardNormal
+from cimjax.sde._noise import pbit_mask as pbit_mask
+from cimjax.sde._noise import quantised_keep_prob as quantised_keep_prob
+from cimjax.sde._steps import KeepProbSchedule as KeepProbSchedule
+from cimjax.sde._sampler import batch_mesh as batch_mesh
+from cimjax.sde._sampler import sample_keys as sample_keys
+from cimjax.sde._sampler import sample_reverse as sample_reverse
+from cimjax.sde._sde import VESDE as VESDE
+from cimjax.sde._sde import VPSDE as VPSDE
+from cimjax.sde._sde import AbstractSDE as AbstractSDE
+from cimjax.sde._sde import SubVPSDE as SubVPSDE
+from cimjax.sde._sde import reverse_drift as reverse_drift
+from cimjax.sde._steps import ExSituStep as ExSituStep
+from cimjax.sde._steps import InSituStep as InSituStep
+from cimjax.sde._steps import ReverseStep as ReverseStep
+from cimjax.sde._steps import ScoreFn as ScoreFn
+from cimjax.sde._steps import StochasticNetFn as StochasticNetFn
+from cimjax.sde._steps import read_gain as read_gain
+
+__all__ = [
+    "AbstractSDE",
+    "VPSDE",
+    "SubVPSDE",
+    "VESDE",
+    "reverse_drift",
+    "NoiseSource",
+    "StandardNormal",
+    "PbitBitstreamNormal",
+    "pbit_mask",
+    "quantised_keep_prob",
+    "KeepProbSchedule",
+    "ReverseStep",
+    "ScoreFn",
+    "StochasticNetFn",
+    "ExSituStep",
+    "InSituStep",
+    "read_gain",
+    "sample_reverse",
+    "sample_keys",
+    "batch_mesh",
+    "dsm_loss",
+    "energy_score",
+]

@@ -1,0 +1,95 @@
+"""Explicit noise sources for the ex-situ sampler, and P-bit masks for in-situ dropconnect.
+
+The ex-situ scheme (Fig. 21, top) draws the diffusion term's Gaussian from a random
+source outside the array. Two sources share one interface:
+
+* `StandardNormal`: `jax.random.normal`, counted as 32 random bits per Gaussian
+  (one threefry word per float32).
+* `PbitBitstreamNormal`: a Gaussian from K emulated P-bit bits at 50% switching
+  probability (Fig. 12, the TRNG operating point), z = (sum of bits - K/2) / sqrt(K/4),
+  which is exactly a standardised Binomial(K, 1/2): mean 0, variance 1, Gaussian by the
+  CLT. Costs K bits per Gaussian, all of them sampled and transferred (Fig. 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+import jax
+import jax.numpy as jnp
+
+from cimjax._io import InputError
+
+__all__ = ["NoiseSource", "StandardNormal", "PbitBitstreamNormal", "pbit_mask", "quantised_keep_prob"]
+
+
+class NoiseSource(Protocol):
+    """A source of standard-normal noise with a counted cost."""
+
+    bits_per_gaussian: int
+
+    def sample(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        """Standard-normal float32 array of `shape`."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class StandardNormal:
+    """jax.random.normal; one 32-bit threefry word per float32 Gaussian."""
+
+    bits_per_gaussian: int = 32
+
+    def sample(self, key, shape):
+        return jax.random.normal(key, shape, dtype=jnp.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class PbitBitstreamNormal:
+    """Gaussians from `bits_per_gaussian` emulated P-bit bits at P_sw = 0.5 (CLT).
+
+    The bits are emulated with `jax.random.bits` (32 independent fair bits per word);
+    a device-level model (cimjax.device's switching probability) can replace them.
+    """
+
+    bits_per_gaussian: int = 64  # assumption: K = 64 keeps the 4th-cumulant error at 1/(2K) < 1%
+
+    def __post_init__(self):
+        k = self.bits_per_gaussian
+        if not isinstance(k, int) or k < 2 or k % 32:
+            raise InputError(f"{self.bits_per_gaussian=} must be a positive multiple of 32")
+
+    def sample(self, key, shape):
+        words = self.bits_per_gaussian // 32
+        raw = jax.random.bits(key, (*shape, words), dtype=jnp.uint32)
+        ones = jnp.sum(jax.lax.population_count(raw).astype(jnp.float32), axis=-1)
+        half = self.bits_per_gaussian / 2.0
+        return (ones - half) / jnp.sqrt(half / 2.0)
+
+
+def pbit_mask(key: jax.Array, shape: tuple[int, ...], keep_prob) -> jax.Array:
+    """Bernoulli(keep_prob) float32 mask: which P-bits of a dropconnect layer conduct.
+
+    At keep_prob == 0.5 (a Python float: the 50% switching point of Fig. 12) each random
+    32-bit word gives 32 P-bits. Any other value, static or traced (a scheduled write
+    voltage), is quantised to 8 bits, keep = round(256 p) / 256 (assumption: an 8-bit
+    write-voltage DAC), and each word gives 4 P-bits by comparing its bytes.
+    """
+    n = 1
+    for s in shape:
+        n *= s
+    if isinstance(keep_prob, float) and keep_prob == 0.5:
+        words = jax.random.bits(key, ((n + 31) // 32,), dtype=jnp.uint32)
+        bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)[None, :]) & jnp.uint32(1)
+        return bits.reshape(-1)[:n].reshape(shape).astype(jnp.float32)
+    words = jax.random.bits(key, ((n + 3) // 4,), dtype=jnp.uint32)
+    levels = (words[:, None] >> (8 * jnp.arange(4, dtype=jnp.uint32))[None, :]) & jnp.uint32(255)
+    threshold = jnp.round(jnp.asarray(keep_prob, jnp.float32) * 256.0)
+    return (levels.reshape(-1)[:n].astype(jnp.float32) < threshold).reshape(shape).astype(jnp.float32)
+
+
+def quantised_keep_prob(keep_prob) -> jax.Array:
+    """The keep probability `pbit_mask` realises: exactly 0.5, or round(256 p) / 256."""
+    if isinstance(keep_prob, float) and keep_prob == 0.5:
+        return jnp.float32(0.5)
+    return jnp.round(jnp.asarray(keep_prob, jnp.float32) * 256.0) / 256.0

@@ -1,0 +1,98 @@
+"""Data loading, bad MNIST files, quality metrics against closed forms, checkpoints of other configs."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from cimjax._io import InputError
+from cimjax.demo import metrics as M
+from cimjax.demo.checkpoint import load_checkpoint, save_checkpoint
+from cimjax.demo.config import DemoConfig, stage_config
+from cimjax.demo.data import load_digits_split, load_idx, load_mnist
+
+
+def test_digits_split_is_fixed_and_scaled():
+    a, b = load_digits_split(seed=0), load_digits_split(seed=0)
+    assert a.x_train.shape == (1438, 64) and a.x_test.shape == (359, 64)
+    assert a.x_train.min() >= 0.0 and a.x_train.max() <= 1.0
+    np.testing.assert_array_equal(a.x_test, b.x_test)
+
+
+def _idx(images: np.ndarray, magic: int = 2051) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in images.shape)
+    return header + images.astype(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_round_trip(tmp_path, gz):
+    imgs = np.random.default_rng(0).integers(0, 256, (5, 28, 28))
+    labels = np.arange(5)
+    for name, blob in (("train-images-idx3-ubyte", _idx(imgs)), ("t10k-images-idx3-ubyte", _idx(imgs)),
+                       ("train-labels-idx1-ubyte", _idx(labels, 2049)), ("t10k-labels-idx1-ubyte", _idx(labels, 2049))):
+        path = tmp_path / (name + (".gz" if gz else ""))
+        path.write_bytes(gzip.compress(blob) if gz else blob)
+    data = load_mnist(tmp_path)
+    assert data.x_train.shape == (5, 784) and data.side == 28
+    np.testing.assert_allclose(data.x_train * 255, imgs.reshape(5, -1), atol=1e-3)
+
+
+def test_idx_wrong_magic_and_shape_name_the_file(tmp_path):
+    bad = tmp_path / "bad-idx"
+    bad.write_bytes(_idx(np.zeros((2, 28, 28)), magic=2049))
+    with pytest.raises(InputError, match="bad-idx.*magic number 2049"):
+        load_idx(bad, expect_images=True)
+    small = tmp_path / "small-idx"
+    small.write_bytes(_idx(np.zeros((2, 8, 8))))
+    with pytest.raises(InputError, match=r"small-idx.*\(8, 8\), expected \(28, 28\)"):
+        load_idx(small, expect_images=True)
+
+
+def test_npz_missing_arrays(tmp_path):
+    path = tmp_path / "m.npz"
+    np.savez(path, x_train=np.zeros((2, 28, 28)))
+    with pytest.raises(InputError, match="m.npz.*missing"):
+        load_mnist(path)
+
+
+def test_mmd_and_sliced_wasserstein_closed_forms():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 3)), rng.normal(size=(400, 3))
+    shift = np.array([3.0, 0.0, 4.0])
+    assert abs(M.mmd_rbf(a, b)) < 0.02 < M.mmd_rbf(a, b + shift)
+    # a translated copy: W2 along direction u is |c . u|, and E[(c . u)^2] = |c|^2 / D for uniform u
+    sw = M.sliced_wasserstein(a, a + shift, n_projections=4000)
+    assert sw == pytest.approx(np.linalg.norm(shift) / np.sqrt(3), rel=0.05)
+
+
+def test_frechet_distance_of_gaussians():
+    # FD between N(m1, s1^2 I) and N(m2, s2^2 I) in D dims is |m1 - m2|^2 + D (s1 - s2)^2 (Dowson & Landau 1982)
+    rng = np.random.default_rng(1)
+    n, d = 200_000, 2
+    a = rng.normal(0.0, 1.0, (n, d))
+    b = rng.normal(1.0, 2.0, (n, d))
+    assert M.frechet_distance(a, b) == pytest.approx(d * 1.0 + d * 1.0, rel=0.03)
+
+
+def test_histogram_and_nearest_neighbour():
+    np.testing.assert_allclose(M.label_histogram(np.array([0, 0, 3]), 4), [2 / 3, 0, 0, 1 / 3])
+    train = np.array([[0.0, 0.0], [10.0, 0.0]])
+    assert M.nn_distance(np.array([[3.0, 4.0], [10.0, 1.0]]), train) == pytest.approx(3.0)
+
+
+def test_checkpoint_of_another_config_names_the_difference(tmp_path):
+    cfg = DemoConfig.quick()
+    path = tmp_path / "score.msgpack"
+    save_checkpoint(path, {"w": np.ones(3)}, stage_config(cfg, "score"))
+    params, _ = load_checkpoint(path, stage_config(cfg, "score"))
+    np.testing.assert_array_equal(params["w"], np.ones(3))
+    other = DemoConfig.quick(score_steps=7)
+    with pytest.raises(InputError, match="score_steps: 2000 -> 7"):
+        load_checkpoint(path, stage_config(other, "score"))
+
+
+def test_bad_config():
+    with pytest.raises(InputError, match="keep_prob"):
+        DemoConfig(keep_prob=1.5)
+    with pytest.raises(InputError, match="n_steps"):
+        DemoConfig(n_steps=0)

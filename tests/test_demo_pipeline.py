@@ -1,0 +1,92 @@
+"""The demo pipeline end to end: a tiny fast run, the sample command's shards and resume, CLI errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cimjax._io import InputError
+from cimjax.cli import main
+from cimjax.demo.config import DemoConfig
+from cimjax.demo.pipeline import generate, prepare_models
+from cimjax.demo.sample_io import run_sample
+
+TINY = dict(vae_steps=100, clf_steps=100, score_steps=100, insitu_steps=100, n_eval=100, n_steps=10,
+            vae_hidden=64, score_hidden=64, score_depth=2)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return prepare_models(DemoConfig.quick(**TINY), cache, progress=False), cache
+
+
+def test_second_run_loads_checkpoints(tiny):
+    models, cache = tiny
+    assert set(models.trained) == {"vae", "classifier", "score", "insitu"}
+    again = prepare_models(DemoConfig.quick(**TINY), cache, progress=False)
+    assert again.trained == ()
+    z1 = generate(models, "in_situ", 5, seed=1, progress=False)
+    z2 = generate(again, "in_situ", 5, seed=1, progress=False)
+    np.testing.assert_allclose(z1, z2, rtol=1e-5, atol=1e-6)
+
+
+def test_in_situ_needs_its_step_count(tiny):
+    models, _ = tiny
+    with pytest.raises(InputError, match="n_steps"):
+        generate(models, "in_situ", 4, seed=0, n_steps=20, progress=False)
+
+
+def test_sample_shards_resume_and_refuse(tiny, tmp_path):
+    models, _ = tiny
+    out = tmp_path / "run"
+    info = run_sample(models, sampler="ex_situ", n=7, batch=3, out=out, seed=2, progress=False)
+    assert info["completed"] == [0, 1, 2]
+    full = np.concatenate([np.load(out / f"latents_{k:05d}.npy") for k in range(3)])
+    assert full.shape == (7, models.cfg.latent_dim)
+    assert np.load(out / "images_00002.npy").shape == (1, 8, 8)
+    # interrupt: lose shard 1, then resume; the shard is recomputed identically, the others skipped
+    (out / "latents_00001.npy").unlink()
+    mtime = (out / "latents_00000.npy").stat().st_mtime_ns
+    run_sample(models, sampler="ex_situ", n=7, batch=3, out=out, seed=2, progress=False)
+    again = np.concatenate([np.load(out / f"latents_{k:05d}.npy") for k in range(3)])
+    np.testing.assert_allclose(again, full, rtol=1e-5, atol=1e-6)
+    assert (out / "latents_00000.npy").stat().st_mtime_ns == mtime
+    assert json.loads((out / "manifest.json").read_text())["completed"] == [0, 1, 2]
+    with pytest.raises(InputError, match="seed: 2 -> 3"):
+        run_sample(models, sampler="ex_situ", n=7, batch=3, out=out, seed=3, progress=False)
+    run_sample(models, sampler="ex_situ", n=2, batch=2, out=out, seed=3, force=True, progress=False)
+    assert sorted(p.name for p in out.glob("*.npy")) == ["images_00000.npy", "latents_00000.npy"]
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert main(["sample", "--n", "4", "--out", str(tmp_path / "s"), "--steps", "0", "--quick"]) == 2
+    assert "--steps 0" in capsys.readouterr().err
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "x.txt").write_text("keep")
+    assert main(["demo", "--out", str(busy), "--quick"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (busy / "x.txt").read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_demo_acceptance(tmp_path):
+    """Issue 6 acceptance with the demo's default configuration (fixed seeds; ~3 min on 2 cores).
+
+    DemoConfig.quick() (50 steps, half the training) is too small: ex-situ MMD^2 was 0.41x
+    the prior's, above the 1/3 bound, so the acceptance runs at the defaults.
+    """
+    from cimjax.demo.report import run_demo
+
+    payload = run_demo(DemoConfig(), tmp_path / "out", cache_dir=tmp_path / "cache", progress=False)
+    q = payload["quality"]
+    for name in ("ex_situ", "in_situ"):
+        assert q[name]["frechet"] < q["prior"]["frechet"] / 3, (name, q[name]["frechet"], q["prior"]["frechet"])
+        assert q[name]["mmd2"] < q["prior"]["mmd2"] / 3, (name, q[name]["mmd2"], q["prior"]["mmd2"])
+        assert q[name]["classes_present"] == 10 and q[name]["max_class_fraction"] <= 0.25
+    assert q["in_situ"]["frechet"] < 1.5 * q["ex_situ"]["frechet"]
+    assert payload["transitions"]["mean_rel_err_avg"] < 0.10
+    assert payload["transitions"]["std_rel_err_avg"] < 0.10
+    for f in ("metrics.md", "metrics.json", "grid_ex_situ.png", "grid_in_situ.png", "embedding.png"):
+        assert (tmp_path / "out" / f).exists()
