@@ -1,0 +1,176 @@
+"""Crossbar read throughput: fused in-situ P-bit kernels vs a naive mask and a plain matmul.
+
+One run measures, per shape (B, N, M):
+  matmul   deterministic x @ W (the floor; ratios are against it)
+  naive    jax.random.bernoulli mask (B, N, M) materialised, then einsum (skipped where the
+           mask would not fit in memory)
+  exact    fused counter-hash read, fresh mask per sample (`crossbar_matmul`, ideal periphery)
+  refresh  P-bits rewritten every 16 samples (matrix products)
+  moment   Gaussian moment matching (approximation)
+and P-bit draws per nanosecond (the chip: 29.8 bit/ns, Table II). The largest exact case
+runs in a subprocess so that its own peak RSS is measured. An aihwkit row (AnalogLinear with
+TorchInferenceRPUConfig vs our noisy tile forward, P-bits fixed) runs when aihwkit imports.
+
+    python3 benchmarks/bench_mvm.py --quick     # small shapes, a smoke run
+    python3 benchmarks/bench_mvm.py             # the issue's shapes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._timing import Report, machine_tag, peak_rss_bytes, time_fn  # noqa: E402
+
+FULL_SHAPES = [(256, 512, 512), (1024, 1024, 1024)]
+FULL_BIG = (4096, 1024, 1024)
+QUICK_SHAPES = [(64, 256, 256)]
+QUICK_BIG = (512, 512, 512)
+NAIVE_MASK_LIMIT = 2 << 30  # bytes: float mask + bool mask of the naive baseline
+REFRESH = 16
+KEEP = 0.5  # the calibrated 50% point (Figs. 11-12)
+COLUMNS = ["mode", "B", "N", "M", "median_ms", "x_matmul_time", "speedup_vs_naive", "bit_per_ns", "peak_rss_MiB"]
+
+
+def _configs():
+    from cimjax.crossbar import CrossbarConfig, PbitConfig, Periphery
+
+    ideal = CrossbarConfig.ideal
+    return {
+        "exact": ideal("exact", keep_prob=KEEP),
+        "refresh": CrossbarConfig(periphery=Periphery.ideal(), pbit=PbitConfig(mode="refresh", refresh=REFRESH,
+                                                                               keep_prob=KEEP)),
+        "moment": ideal("moment", keep_prob=KEEP),
+    }
+
+
+def _inputs(b, n, m):
+    import jax
+
+    kx, kw = jax.random.split(jax.random.PRNGKey(0))
+    return jax.random.uniform(kx, (b, n), minval=-1, maxval=1), jax.random.normal(kw, (n, m))
+
+
+def _exact_fn(b, n, m):
+    import jax
+
+    from cimjax.crossbar import crossbar_matmul
+
+    x, w = _inputs(b, n, m)
+    cfg = _configs()["exact"]
+    read = jax.jit(lambda x, w, key: crossbar_matmul(x, w, key, cfg))
+    return lambda: read(x, w, jax.random.PRNGKey(1))
+
+
+def child(b, n, m, repeats):
+    """Runs only the exact fused read in this process and prints its time and peak RSS as JSON."""
+    t = time_fn(_exact_fn(b, n, m), warmup=1, repeats=repeats)
+    print(json.dumps({"median_s": t["median_s"], "peak_rss": peak_rss_bytes()}))
+
+
+def bench_shape(report, b, n, m, repeats):
+    import jax
+    import jax.numpy as jnp
+
+    from cimjax.crossbar import crossbar_matmul
+
+    x, w = _inputs(b, n, m)
+    key = jax.random.PRNGKey(1)
+    draws = b * n * m
+    base = time_fn(lambda: jax.jit(jnp.matmul)(x, w), repeats=repeats)["median_s"]
+    report.add(mode="matmul", B=b, N=n, M=m, median_ms=1e3 * base, x_matmul_time=1.0)
+    naive_s = None
+    if draws * 5 <= NAIVE_MASK_LIMIT:
+        @jax.jit
+        def naive(x, w, key):
+            mask = jax.random.bernoulli(key, KEEP, (b, n, m))
+            return jnp.einsum("bn,bnm->bm", x, jnp.where(mask, w[None], 0.0))
+
+        naive_s = time_fn(lambda: naive(x, w, key), repeats=max(2, repeats // 2))["median_s"]
+        report.add(mode="naive", B=b, N=n, M=m, median_ms=1e3 * naive_s, x_matmul_time=naive_s / base,
+                   speedup_vs_naive=1.0, bit_per_ns=draws / naive_s / 1e9)
+    else:
+        report.notes.append(f"naive baseline skipped at {(b, n, m)}: its mask would need {draws * 5 / 2**30:.1f} GiB")
+    for mode, cfg in _configs().items():
+        read = jax.jit(lambda x, w, key, cfg=cfg: crossbar_matmul(x, w, key, cfg))
+        s = time_fn(lambda: read(x, w, key), repeats=repeats)["median_s"]
+        bits = {"exact": draws, "refresh": -(-b // REFRESH) * n * m, "moment": None}[mode]
+        report.add(mode=mode, B=b, N=n, M=m, median_ms=1e3 * s, x_matmul_time=s / base,
+                   speedup_vs_naive=(naive_s / s) if naive_s else None,
+                   bit_per_ns=(bits / s / 1e9) if bits else None)
+
+
+def bench_big(report, b, n, m, repeats):
+    cmd = [sys.executable, __file__, "--child", str(b), str(n), str(m), "--repeats", str(repeats)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    report.add(mode="exact (own process)", B=b, N=n, M=m, median_ms=1e3 * res["median_s"],
+               bit_per_ns=b * n * m / res["median_s"] / 1e9, peak_rss_MiB=res["peak_rss"] / 2**20)
+    report.notes.append(f"exact at {(b, n, m)}: peak RSS {res['peak_rss'] / 2**30:.2f} GiB in its own process; "
+                        f"a materialised float32 mask alone would need {b * n * m * 4 / 2**30:.2f} GiB")
+
+
+def bench_aihwkit(report, repeats):
+    """AnalogLinear + TorchInferenceRPUConfig vs our noisy tile forward at (256, 512, 512)."""
+    b, n, m = 256, 512, 512
+    try:
+        import torch
+        from aihwkit.nn import AnalogLinear
+        from aihwkit.simulator.configs import TorchInferenceRPUConfig
+    except Exception as err:  # aihwkit is optional; CI never needs it
+        report.notes.append(f"aihwkit row skipped: aihwkit not importable ({type(err).__name__}: {err})")
+        return
+    import jax
+
+    from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile, crossbar_matmul
+
+    layer = AnalogLinear(n, m, bias=False, rpu_config=TorchInferenceRPUConfig())
+    layer.eval()
+    xt = torch.rand(b, n) * 2 - 1
+    with torch.no_grad():
+        t_ai = time_fn(lambda: layer(xt), repeats=repeats)["median_s"]
+    x, w = _inputs(b, n, m)
+    # aihwkit's inference defaults: 7-bit input, 9-bit output quantisation, output noise on.
+    cfg = CrossbarConfig(mapping=Mapping("analog"), periphery=Periphery(dac_bits=7, adc_bits=9, read_noise=0.02),
+                         pbit=PbitConfig(mode="off"), tile=Tile(512, 512))
+    read = jax.jit(lambda x, w, key: crossbar_matmul(x, w, key, cfg))
+    t_us = time_fn(lambda: read(x, w, jax.random.PRNGKey(0)), repeats=repeats)["median_s"]
+    report.add(mode="aihwkit AnalogLinear", B=b, N=n, M=m, median_ms=1e3 * t_ai)
+    report.add(mode="cimjax noisy tile (P-bits off)", B=b, N=n, M=m, median_ms=1e3 * t_us)
+    report.notes.append(f"cimjax noisy tile forward is {t_ai / t_us:.2f}x the speed of aihwkit's")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small shapes (smoke run)")
+    parser.add_argument("--shape", type=int, nargs=3, action="append", metavar=("B", "N", "M"),
+                        help="measure this shape instead of the defaults (repeatable)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-big", action="store_true", help="skip the large exact case in a subprocess")
+    parser.add_argument("--child", type=int, nargs=3, metavar=("B", "N", "M"), help=argparse.SUPPRESS)
+    parser.add_argument("--out-dir", default=None)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(*args.child, repeats=args.repeats)
+        return 0
+    shapes = [tuple(s) for s in args.shape] if args.shape else (QUICK_SHAPES if args.quick else FULL_SHAPES)
+    report = Report("bench_mvm", COLUMNS)
+    report.notes.append(f"keep probability {KEEP}; refresh={REFRESH}; times are medians of {args.repeats} runs "
+                        f"after a compile run; bit/ns counts P-bit draws (chip: 29.8 bit/ns, Table II)")
+    for b, n, m in shapes:
+        bench_shape(report, b, n, m, args.repeats)
+    if not args.no_big:
+        bench_big(report, *(QUICK_BIG if args.quick else FULL_BIG), repeats=max(2, args.repeats // 2))
+    bench_aihwkit(report, args.repeats)
+    report.write(args.out_dir, tag=("quick-" if args.quick else "") + machine_tag())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Weights to probabilistic differential pairs: quantisation, bit-slicing, programming errors.
+
+A pair's output is the difference of its two conductances, normalised here so that a
+fully programmed pair gives +-1 (Fig. 9: three states +1, 0, -1). A weight matrix
+(N, M) becomes a cell matrix (N, M * S) of normalised pair outputs, S slices per weight
+(column m * S + s holds slice s of weight column m), plus a digital scale and per-slice
+significance that the periphery applies after the ADC (shift-and-add).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from cimjax.crossbar.config import CrossbarConfig, Mapping
+
+# Programming-key streams: one fold_in index per programming-time draw.
+STREAM_VARIATION, STREAM_FAULT, STREAM_FAULT_SIGN, STREAM_PBIT_SPREAD = 0, 1, 2, 3
+
+
+class MappedWeights(NamedTuple):
+    """Cells of a mapped weight matrix.
+
+    Attributes:
+      cells: (N, M * S) float32 normalised pair outputs in [-1, 1] (before variation).
+      scale: () float32 digital scale: weight = scale * sum_s significance[s] * cell_s.
+      significance: (S,) float32 shift-and-add weights 2^s (ones for one slice).
+    """
+
+    cells: jax.Array
+    scale: jax.Array
+    significance: jax.Array
+
+
+def _safe(scale: jax.Array) -> jax.Array:
+    return jax.lax.stop_gradient(jnp.where(scale > 0, scale, 1.0))
+
+
+def map_weights(weights: jax.Array, mapping: Mapping) -> MappedWeights:
+    """Quantises (N, M) weights to pair outputs with a straight-through gradient.
+
+    The straight-through estimator makes d(scale * sum_s 2^s cell_s)/dw = 1: the
+    quantiser is the identity for the gradient, spread over the slices by significance.
+    """
+    n, m = weights.shape
+    w = weights.astype(jnp.float32)
+    if mapping.scheme == "analog":
+        scale = _safe(jnp.max(jnp.abs(w)))
+        return MappedWeights(w / scale, scale, jnp.ones((1,), jnp.float32))
+    if mapping.scheme == "binary":
+        scale = _safe(jnp.mean(jnp.abs(w)))  # XNOR-net scale: keeps E|w| of the layer
+        hard = jnp.where(w >= 0, 1.0, -1.0)
+        soft = w / scale
+        return MappedWeights(soft + jax.lax.stop_gradient(hard - soft), scale, jnp.ones((1,), jnp.float32))
+    levels = 2**mapping.bits - 1
+    scale = _safe(jnp.max(jnp.abs(w))) / levels
+    q = jnp.clip(jnp.round(jnp.abs(w) / scale), 0, levels).astype(jnp.int32)
+    shifts = jnp.arange(mapping.bits, dtype=jnp.int32)
+    bits = ((q[:, :, None] >> shifts[None, None, :]) & 1).astype(jnp.float32)
+    hard = jnp.sign(w)[:, :, None] * bits  # (N, M, S) in {-1, 0, 1}
+    significance = (2.0 ** shifts).astype(jnp.float32)
+    # Straight-through share of slice s: 2^s / sum_s 4^s, so sum_s 2^s * share_s = 1.
+    share = significance / jnp.sum(significance**2)
+    soft = (w / scale)[:, :, None] * share[None, None, :]
+    cells = soft + jax.lax.stop_gradient(hard - soft)
+    return MappedWeights(cells.reshape(n, m * mapping.bits), scale, significance)
+
+
+def programming_key(config: CrossbarConfig, stream: int) -> jax.Array:
+    """Key of one programming-time draw, a pure function of the configuration's seed."""
+    return jax.random.fold_in(jax.random.PRNGKey(config.programming_seed), stream)
+
+
+def program_cells(cells: jax.Array, config: CrossbarConfig) -> jax.Array:
+    """Applies programming variation and stuck-at faults, both drawn once from the seed.
+
+    Variation multiplies each pair's output by (1 + sigma * z), z ~ N(0, 1) (Fig. 9
+    spread). A stuck-at-zero pair outputs 0; a stuck-at-one pair outputs +-1 (random
+    sign), whatever was programmed. Faulty cells carry no gradient.
+    """
+    shape = cells.shape
+    if config.programming_sigma > 0:
+        z = jax.random.normal(programming_key(config, STREAM_VARIATION), shape)
+        cells = cells * (1.0 + config.programming_sigma * z)
+    if config.stuck_at_zero > 0 or config.stuck_at_one > 0:
+        u = jax.random.uniform(programming_key(config, STREAM_FAULT), shape)
+        sign = jnp.where(jax.random.bernoulli(programming_key(config, STREAM_FAULT_SIGN), 0.5, shape), 1.0, -1.0)
+        cells = jnp.where(u < config.stuck_at_zero, 0.0, cells)
+        cells = jnp.where((u >= config.stuck_at_zero) & (u < config.stuck_at_zero + config.stuck_at_one), sign, cells)
+    return cells
+
+
+def effective_weights(weights: jax.Array, config: CrossbarConfig) -> jax.Array:
+    """The (N, M) weights the crossbar realises with every P-bit kept: mapping + programming."""
+    mapped = map_weights(weights, config.mapping)
+    cells = program_cells(mapped.cells, config)
+    n, m = weights.shape
+    slices = cells.reshape(n, m, -1)
+    return mapped.scale * jnp.einsum("nms,s->nm", slices, mapped.significance)

@@ -1,0 +1,43 @@
+"""Per-cell P-bit keep probabilities: P_sw(V, t) of each cell's P-bit (Figs. 11-13)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from cimjax.crossbar.config import CrossbarConfig
+from cimjax.crossbar.mapping import STREAM_PBIT_SPREAD, programming_key
+
+
+def _device_api():
+    """(default_preset, sample_pbit_curves) from cimjax.device (deferred import)."""
+    try:
+        from cimjax.device import default_preset, sample_pbit_curves
+    except ImportError:  # the package __init__ may not re-export them yet
+        from cimjax.device.preset import default_preset, sample_pbit_curves
+    return default_preset, sample_pbit_curves
+
+
+def keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Array:
+    """Keep probabilities (N, M') float32 of every cell for the configured write pulse.
+
+    `pbit.keep_prob` overrides the device. Otherwise each P-bit's curve is drawn with the
+    preset's device-to-device spread (Fig. 13) from the programming seed when `spread`,
+    or the nominal curve is used, at (voltage, width) = the preset's calibrated 1.5 V,
+    700 ps (Figs. 11-12) unless set. Mode "off" keeps every cell.
+    """
+    pbit = config.pbit
+    if pbit.mode == "off":
+        return jnp.ones(shape, jnp.float32)
+    if pbit.keep_prob is not None:
+        return jnp.full(shape, pbit.keep_prob, jnp.float32)
+    default_preset, sample_pbit_curves = _device_api()
+    preset = default_preset()
+    voltage = preset.calibrated_voltage if pbit.voltage is None else pbit.voltage
+    width = preset.calibrated_width if pbit.width is None else pbit.width
+    if pbit.spread:
+        curves = sample_pbit_curves(programming_key(config, STREAM_PBIT_SPREAD), preset, shape)
+        p = curves.switching_probability(voltage, width)
+    else:
+        p = jnp.broadcast_to(preset.pbit.switching_probability(voltage, width), shape)
+    return jnp.clip(p.astype(jnp.float32), 0.0, 1.0)

@@ -1,0 +1,169 @@
+"""One crossbar read end to end: DAC -> differential pairs with in-situ P-bits -> ADC.
+
+    x (B, N) --DAC--> row voltages
+             --cells (N, M*S): mapped weights, programming variation, stuck-at faults
+             --P-bits: each cell kept with its P_sw (exact / refresh / moment / off)
+             --read noise, per-tile ADC, digital sum over row tiles
+             --shift-and-add over the S slices, times the mapping scale--> y (B, M)
+
+This lives in `cimjax.kernels` because it calls the kernels, and `cimjax.crossbar`
+(which the kernels import) re-exports it as `cimjax.crossbar.crossbar_matmul`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from cimjax._io import InputError
+from cimjax.crossbar.config import CrossbarConfig
+from cimjax.crossbar.mapping import map_weights, program_cells
+from cimjax.crossbar.periphery import adc, adc_full_scale, dac, read_noise_std
+from cimjax.crossbar.probability import keep_probability
+from cimjax.kernels._hash import cell_keys, keep_threshold, normal_from_counters, sample_keys, seed_words
+from cimjax.kernels.modes import pbit_matmul_moment, pbit_matmul_refresh
+from cimjax.kernels.pbit_matmul import BlockSizes, pbit_matmul, resolve_backend
+
+_FLOATS = (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64)
+
+
+def _is_float(arr) -> bool:
+    return any(arr.dtype == d for d in _FLOATS)
+
+
+def _validate(x, weights, key, config, keep_prob, sample_index) -> None:
+    if not isinstance(config, CrossbarConfig):
+        raise InputError(f"config={config!r} must be a CrossbarConfig")
+    if getattr(x, "ndim", None) != 2 or getattr(weights, "ndim", None) != 2:
+        raise InputError(f"x.shape={jnp.shape(x)} and weights.shape={jnp.shape(weights)} must be (B, N) and (N, M)")
+    if x.shape[1] != weights.shape[0]:
+        raise InputError(f"x.shape={x.shape} and weights.shape={weights.shape}: x's N={x.shape[1]} must equal "
+                         f"weights' N={weights.shape[0]}")
+    if not _is_float(x) or not _is_float(weights):
+        raise InputError(f"x.dtype={x.dtype} and weights.dtype={weights.dtype} must be floating point "
+                         f"(float16, bfloat16, float32, float64)")
+    typed = jnp.issubdtype(getattr(key, "dtype", np.int8), jax.dtypes.prng_key)
+    raw = getattr(key, "dtype", None) == jnp.uint32 and getattr(key, "shape", None) in ((2,), (4,))
+    if not (typed and key.shape == ()) and not raw:
+        raise InputError(f"key={key!r} must be one JAX PRNG key (jax.random.key(seed) or PRNGKey(seed)), "
+                         f"not a seed or a batch of keys")
+    n, m = weights.shape
+    if n * m * config.mapping.slices * (1 + -(-n // config.tile.rows)) >= 2**32:
+        raise InputError(f"weights.shape={weights.shape} with {config.mapping.slices} slices exceeds the 2^32 "
+                         f"counter space of the P-bit hash")
+    if keep_prob is not None:
+        shape = jnp.shape(keep_prob)
+        if shape not in ((), (n, m)):
+            raise InputError(f"keep_prob.shape={shape} must be () or weights.shape={weights.shape}")
+        if not isinstance(keep_prob, jax.core.Tracer):
+            p = np.asarray(keep_prob, dtype=np.float64)
+            if not np.all((p >= 0.0) & (p <= 1.0)):  # NaN fails both comparisons
+                finite = p[~np.isnan(p)]
+                lo, hi = (finite.min(), finite.max()) if finite.size else (None, None)
+                raise InputError(f"keep_prob must be probabilities in [0, 1] without NaN; got min={lo}, "
+                                 f"max={hi}, NaN count={int(np.isnan(p).sum())}")
+    if sample_index is not None:
+        if jnp.shape(sample_index) != (x.shape[0],):
+            raise InputError(f"sample_index.shape={jnp.shape(sample_index)} must be (B,)=({x.shape[0]},)")
+        if not jnp.issubdtype(jnp.asarray(sample_index).dtype, jnp.integer):
+            raise InputError(f"sample_index.dtype={jnp.asarray(sample_index).dtype} must be an integer type (uint32)")
+
+
+def crossbar_matmul(x: jax.Array, weights: jax.Array, key: jax.Array, config: CrossbarConfig | None = None, *,
+                    keep_prob: jax.Array | float | None = None, sample_index: jax.Array | None = None,
+                    block_sizes: BlockSizes | None = None, interpret: bool = False) -> jax.Array:
+    """One read of a stochastic crossbar: y (B, M) ~ x (B, N) @ (weights (N, M) * P-bit mask).
+
+    Args:
+      x: (B, N) float inputs, one row per input vector (sample).
+      weights: (N, M) float trainable weights; quantised by the mapping with a
+        straight-through gradient when binary or bit-sliced.
+      key: the read's JAX PRNG key. Different keys give independent masks, so layers and
+        steps split keys.
+      config: the crossbar (`CrossbarConfig()` when None).
+      keep_prob: () or (N, M) keep probabilities overriding the device's P_sw per cell
+        (shared by a weight's slices). Ignored in mode "off".
+      sample_index: (B,) uint32 global sample ids (default 0..B-1). A sample's mask is a
+        function of (key, sample id, row, column) only: batch size and sharding never
+        change it.
+      block_sizes: kernel tiling (`BlockSizes.get_default()` when None).
+      interpret: run the Pallas kernel in interpret mode (backend "pallas" on CPU).
+
+    Returns:
+      (B, M) array, float32 (float64 if an input is float64). Differentiable w.r.t. x and weights in
+      every mode (exact: custom VJP regenerating the masks).
+
+    Raises:
+      InputError: mismatched shapes, non-float dtypes, a key that is not a PRNG key,
+        probabilities outside [0, 1] or NaN, a bad sample_index, Pallas on CPU without
+        interpret. Raised before any compute.
+    """
+    config = CrossbarConfig() if config is None else config
+    _validate(x, weights, key, config, keep_prob, sample_index)
+    backend = resolve_backend(config.backend)
+    if backend == "pallas" and jax.default_backend() == "cpu" and not interpret:
+        raise InputError(f"CrossbarConfig.backend={config.backend!r} needs a GPU; pass interpret=True on CPU")
+    if keep_prob is not None:
+        keep_prob = jnp.asarray(keep_prob, jnp.float32)
+    if sample_index is not None:
+        sample_index = jnp.asarray(sample_index).astype(jnp.uint32)
+    out_dtype = jnp.promote_types(jnp.promote_types(x.dtype, weights.dtype), jnp.float32)
+    y = _read(x, weights, key, keep_prob, sample_index, config=config, backend=backend,
+              block_sizes=block_sizes or BlockSizes.get_default(), interpret=bool(interpret))
+    return y.astype(out_dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "backend", "block_sizes", "interpret"))
+def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_sizes, interpret):
+    batch, n = x.shape
+    m = weights.shape[1]
+    mapping, periphery, pbit = config.mapping, config.periphery, config.pbit
+    slices = mapping.slices
+    cols = m * slices
+    mapped = map_weights(weights.astype(jnp.float32), mapping)
+    cells = program_cells(mapped.cells, config)
+    mode = pbit.mode
+    if keep_prob is not None and mode != "off":
+        p = jnp.repeat(jnp.broadcast_to(keep_prob, (n, m)), slices, axis=1)
+    else:
+        p = keep_probability(config, (n, cols))
+    xin = dac(x.astype(jnp.float32), periphery)
+    seed = seed_words(key)
+    ids = jnp.arange(batch, dtype=jnp.uint32) if sample_index is None else sample_index
+    refresh = pbit.refresh if mode == "refresh" else 1
+    if mode in ("exact", "refresh"):
+        threshold = keep_threshold(p)
+        ckeys = cell_keys(seed, n, cols)
+        skeys = sample_keys(seed, ids, refresh)
+    merge = slices > 1 and not mapping.shift_and_add
+    gain = float(np.sum(2.0 ** np.arange(slices))) if merge else 1.0
+    full_scale = adc_full_scale(periphery, config.tile.rows, gain)
+    # Tiles matter numerically only through the per-tile ADC and read noise.
+    step = config.tile.rows if (periphery.adc_bits is not None or periphery.read_noise > 0) else n
+    acc = None
+    for t, r0 in enumerate(range(0, n, step)):
+        rows = slice(r0, min(n, r0 + step))
+        xt, ct = xin[:, rows], cells[rows]
+        if mode == "off":
+            yt = jnp.dot(xt, ct, precision=lax.Precision.HIGHEST)
+        elif mode == "moment":
+            yt = pbit_matmul_moment(xt, ct, p[rows], seed, ids, col_offset=t * cols)
+        elif refresh > 1 and sample_index is None:
+            yt = pbit_matmul_refresh(xt, ct, threshold[rows], seed, ckeys[rows], refresh)
+        else:
+            yt = pbit_matmul(xt, ct, threshold[rows], skeys, ckeys[rows], block_sizes=block_sizes,
+                             backend=backend, interpret=interpret)
+        if periphery.read_noise > 0:
+            z = normal_from_counters(seed, ids, cols, col_offset=t * cols, words=(4, 5))
+            yt = yt + read_noise_std(xt, periphery) * z
+        if merge:
+            yt = jnp.einsum("bms,s->bm", yt.reshape(batch, m, slices), mapped.significance)
+        yt = adc(yt, periphery, full_scale)
+        acc = yt if acc is None else acc + yt
+    if slices > 1 and not merge:
+        acc = jnp.einsum("bms,s->bm", acc.reshape(batch, m, slices), mapped.significance)
+    return acc * mapped.scale

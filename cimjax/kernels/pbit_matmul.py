@@ -1,0 +1,202 @@
+"""Fused crossbar read with in-situ P-bit dropconnect: y = x @ (W * K), K never stored.
+
+Each cell (n, m) of the crossbar keeps its signed weight in read b with probability
+p_nm (its P-bit switched, Fig. 3c) and outputs zero otherwise, so one read is an
+MC-dropconnect matrix-vector product::
+
+    y[b, m] = sum_n x[b, n] * w[n, m] * K[b, n, m],   K[b, n, m] ~ Bernoulli(p[n, m])
+
+K is a pure function of counters (see `_hash`): it is regenerated inside the product
+and again in the backward pass, so memory stays O(B*M + N*M) and no mask is stored.
+
+Layout (as the Pallas ops files of jax): the XLA path below, the Pallas GPU kernel in
+`pbit_matmul_pallas.py`, `BlockSizes`, and the plain-jnp `*_reference` functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from cimjax.kernels._hash import pbit_bits
+
+BACKENDS = ("auto", "xla", "pallas")
+# Elements of one batch chunk's (bc, M, N) intermediate kept around 1 MiB of float32, so a
+# chunk's hash, compare, multiply and reduce stay in the 2 MiB L2 of a server core.
+_CHUNK_ELEMENTS = 1 << 18
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockSizes:
+    """Tiling of the fused read.
+
+    Attributes:
+      batch_chunk: samples per step of the XLA path's loop over the batch (None: from
+        the matrix size, so one step's intermediate stays in cache).
+      block_b: samples per Pallas program.
+      block_m: crossbar columns per Pallas program.
+      block_n: crossbar rows per step of a Pallas program's inner loop.
+    """
+
+    batch_chunk: int | None = None
+    block_b: int = 16
+    block_m: int = 64
+    block_n: int = 16
+
+    def __post_init__(self):
+        for name in ("block_b", "block_m", "block_n"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1 or value & (value - 1):
+                raise ValueError(f"BlockSizes: {name}={value!r} must be a positive power of two")
+        if self.batch_chunk is not None and (not isinstance(self.batch_chunk, int) or self.batch_chunk < 1):
+            raise ValueError(f"BlockSizes: batch_chunk={self.batch_chunk!r} must be a positive int or None")
+
+    @classmethod
+    def get_default(cls) -> "BlockSizes":
+        """Defaults: batch chunks sized for a server core's L2 (XLA); Pallas blocks not yet tuned on a GPU."""
+        return cls()
+
+    def chunk_for(self, n_rows: int, n_cols: int, batch: int) -> int:
+        """Samples per XLA loop step for an (n_rows, n_cols) crossbar and this batch."""
+        if self.batch_chunk is not None:
+            return max(1, min(self.batch_chunk, batch))
+        return max(1, min(batch, _CHUNK_ELEMENTS // max(1, n_rows * n_cols)))
+
+
+def resolve_backend(backend: str) -> str:
+    """'xla' or 'pallas' for `backend` ('auto' picks Pallas on GPU, XLA elsewhere)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"{backend=} is not one of {BACKENDS}")
+    if backend == "auto":
+        return "pallas" if jax.default_backend() == "gpu" else "xla"
+    return backend
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def pbit_mask_reference(sample_key: jax.Array, cell_key: jax.Array, threshold: jax.Array) -> jax.Array:
+    """Materialised P-bit mask K (B, N, M) bool: True where the cell keeps its weight."""
+    return pbit_bits(sample_key[:, None, None], cell_key[None, :, :]) < threshold[None, :, :]
+
+
+def pbit_matmul_reference(x, w, threshold, sample_key, cell_key) -> jax.Array:
+    """Plain-jnp read with the mask materialised: einsum('bn,bnm->bm', x, w * K). O(B*N*M) memory."""
+    mask = pbit_mask_reference(sample_key, cell_key, threshold)
+    return jnp.einsum("bn,bnm->bm", x, jnp.where(mask, w[None, :, :], 0.0))
+
+
+# ----------------------------------------------------------------------------- XLA path
+
+
+def _chunked(x, a, bc):
+    """Pads the batch to a multiple of bc and splits it into (steps, bc, ...) chunks."""
+    batch = x.shape[0]
+    steps = -(-batch // bc)
+    pad = steps * bc - batch
+    x = jnp.pad(x, ((0, pad), (0, 0)))
+    a = jnp.pad(a, (0, pad))
+    return x.reshape(steps, bc, x.shape[1]), a.reshape(steps, bc)
+
+
+def _forward_xla(x, w, threshold, sample_key, cell_key, bc):
+    batch, n = x.shape
+    # Rows on the minor axis: the reduction over n then runs along contiguous memory.
+    wt, tt, ct = w.T, threshold.T, cell_key.T
+
+    def chunk(args):
+        xc, ac = args
+        keep = pbit_bits(ac[:, None, None], ct[None]) < tt[None]
+        return jnp.sum(jnp.where(keep, xc[:, None, :] * wt[None], 0.0), axis=2)
+
+    xs, As = _chunked(x, sample_key, bc)
+    y = lax.map(chunk, (xs, As))
+    return y.reshape(-1, w.shape[1])[:batch]
+
+
+def _backward_xla(x, w, threshold, sample_key, cell_key, g, bc):
+    """dx = (g @ (w*K)^T) per sample and dw = sum_b x_b^T g_b * K_b, masks regenerated."""
+    batch, n = x.shape
+    wt, tt, ct = w.T, threshold.T, cell_key.T
+    xs, As = _chunked(x, sample_key, bc)
+    gs = jnp.pad(g, ((0, xs.shape[0] * bc - batch), (0, 0))).reshape(xs.shape[0], bc, g.shape[1])
+
+    def step(dwt, args):
+        xc, ac, gc = args
+        keep = pbit_bits(ac[:, None, None], ct[None]) < tt[None]
+        dx = jnp.sum(jnp.where(keep, gc[:, :, None] * wt[None], 0.0), axis=1)
+        dwt = dwt + jnp.sum(jnp.where(keep, gc[:, :, None] * xc[:, None, :], 0.0), axis=0)
+        return dwt, dx
+
+    dwt, dx = lax.scan(step, jnp.zeros_like(wt), (xs, As, gs))
+    return dx.reshape(-1, n)[:batch], dwt.T
+
+
+# ----------------------------------------------------------------------------- public function
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7))
+def _pbit_matmul(x, w, threshold, sample_key, cell_key, block_sizes, backend, interpret):
+    bc = block_sizes.chunk_for(*w.shape, x.shape[0])
+    if backend == "pallas":
+        from cimjax.kernels.pbit_matmul_pallas import pbit_matmul_pallas
+
+        return pbit_matmul_pallas(x, w, threshold, sample_key, cell_key, block_sizes=block_sizes, interpret=interpret)
+    return _forward_xla(x, w, threshold, sample_key, cell_key, bc)
+
+
+def _pbit_matmul_fwd(x, w, threshold, sample_key, cell_key, block_sizes, backend, interpret):
+    y = _pbit_matmul(x, w, threshold, sample_key, cell_key, block_sizes, backend, interpret)
+    # Residuals are the inputs and counters only: the masks are regenerated in the backward pass.
+    return y, (x, w, threshold, sample_key, cell_key)
+
+
+def _pbit_matmul_bwd(block_sizes, backend, interpret, residuals, g):
+    x, w, threshold, sample_key, cell_key = residuals
+    bc = block_sizes.chunk_for(*w.shape, x.shape[0])
+    # The backward pass runs on the XLA path for every backend: same hash, same masks.
+    dx, dw = _backward_xla(x, w, threshold, sample_key, cell_key, g.astype(x.dtype), bc)
+    return dx, dw, None, None, None
+
+
+_pbit_matmul.defvjp(_pbit_matmul_fwd, _pbit_matmul_bwd)
+
+
+def pbit_matmul(x: jax.Array, w: jax.Array, threshold: jax.Array, sample_key: jax.Array, cell_key: jax.Array, *,
+                block_sizes: BlockSizes | None = None, backend: str = "auto", interpret: bool = False) -> jax.Array:
+    """Fused read y (B, M) = x @ (w * K) with K[b,n,m] = draw(sample_key[b], cell_key[n,m]) < threshold[n,m].
+
+    Args:
+      x: (B, N) float32 inputs (one row per input vector / sample).
+      w: (N, M) float32 signed cell weights.
+      threshold: (N, M) uint32 keep thresholds round(p * 2^31) (see `_hash.keep_threshold`).
+      sample_key: (B,) uint32 per-sample keys (`_hash.sample_keys`).
+      cell_key: (N, M) uint32 per-cell keys (`_hash.cell_keys`).
+      block_sizes: tiling; `BlockSizes.get_default()` when None.
+      backend: "auto" (Pallas on GPU, XLA elsewhere), "xla" or "pallas".
+      interpret: run the Pallas kernel in interpret mode (any platform; for tests).
+
+    Returns:
+      (B, M) float32. Differentiable w.r.t. x and w (custom VJP, masks regenerated).
+
+    Raises:
+      ValueError: shapes or dtypes that do not match, unknown backend, Pallas on CPU
+        without interpret.
+    """
+    backend = resolve_backend(backend)
+    if backend == "pallas" and jax.default_backend() == "cpu" and not interpret:
+        raise ValueError(f"{backend=} needs a GPU; on CPU pass interpret=True or use backend='xla'")
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise ValueError(f"x.shape={x.shape} and w.shape={w.shape} must be (B, N) and (N, M)")
+    for name, arr, shape in (("threshold", threshold, w.shape), ("cell_key", cell_key, w.shape),
+                             ("sample_key", sample_key, x.shape[:1])):
+        if arr.shape != shape or arr.dtype != jnp.uint32:
+            raise ValueError(f"{name}.shape={arr.shape} dtype={arr.dtype} must be {shape} uint32")
+    if x.dtype != jnp.float32 or w.dtype != jnp.float32:
+        raise ValueError(f"x.dtype={x.dtype} and w.dtype={w.dtype} must be float32")
+    block_sizes = BlockSizes.get_default() if block_sizes is None else block_sizes
+    return _pbit_matmul(x, w, threshold, sample_key, cell_key, block_sizes, backend, bool(interpret))

@@ -1,0 +1,193 @@
+"""crossbar_matmul end to end: closed-form moments, ideal and quantised references, modes."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile, crossbar_matmul, count_read
+
+
+def _data(batch, n, m, seed=0):
+    kx, kw = jax.random.split(jax.random.PRNGKey(seed))
+    return jax.random.uniform(kx, (batch, n), minval=-1, maxval=1), jax.random.normal(kw, (n, m))
+
+
+def test_off_with_ideal_periphery_equals_matmul():
+    x, w = _data(7, 300, 45)
+    want = np.asarray(x, np.float64) @ np.asarray(w, np.float64)
+    for scheme_cfg in (CrossbarConfig.ideal("off"), CrossbarConfig.ideal("exact", keep_prob=1.0),
+                       CrossbarConfig.ideal("moment", keep_prob=1.0)):
+        y = crossbar_matmul(x, w, jax.random.PRNGKey(0), scheme_cfg)
+        np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-4)
+
+
+def _np_quantize(v, bits, full_scale):
+    levels = 2 ** (bits - 1) - 1
+    step = full_scale / levels
+    return np.clip(np.round(v / step), -levels, levels) * step
+
+
+def _np_weights(w, mapping):
+    """Independent numpy mapping: cells (N, M, S), scale, significance."""
+    if mapping.scheme == "analog":
+        s = np.abs(w).max()
+        return (w / s)[:, :, None], s, np.ones(1)
+    if mapping.scheme == "binary":
+        return np.where(w >= 0, 1.0, -1.0)[:, :, None], np.abs(w).mean(), np.ones(1)
+    levels = 2**mapping.bits - 1
+    s = np.abs(w).max() / levels
+    q = np.clip(np.round(np.abs(w) / s), 0, levels).astype(int)
+    bits = np.stack([(q >> i) & 1 for i in range(mapping.bits)], axis=-1)
+    return np.sign(w)[:, :, None] * bits, s, 2.0 ** np.arange(mapping.bits)
+
+
+@pytest.mark.parametrize("scheme", ["analog", "binary", "bitslice"])
+def test_quantised_periphery_equals_numpy_reference(scheme):
+    x, w = _data(9, 150, 12, seed=1)
+    x = 1.3 * x  # some inputs beyond the DAC range clip
+    # adc_range 7.9: no ADC rounding boundary (2j+1)*7.9/62 is a multiple of the DAC step 1/15,
+    # so float32 and float64 sums cannot round to different levels.
+    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=7.9)
+    cfg = CrossbarConfig(mapping=Mapping(scheme, bits=3), periphery=per, tile=Tile(rows=64, cols=64),
+                         pbit=PbitConfig(mode="off"))
+    y = np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(0), cfg), np.float64)
+    xn, wn = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    cells, scale, sig = _np_weights(wn, cfg.mapping)
+    xq = _np_quantize(xn, 5, 1.0)
+    acc = 0.0
+    for r0 in range(0, 150, 64):  # three tiles, the last one partial
+        part = np.einsum("bn,nms->bms", xq[:, r0:r0 + 64], cells[r0:r0 + 64])
+        acc = acc + _np_quantize(part, 6, 7.9)
+    want = scale * np.einsum("bms,s->bm", acc, sig)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-4 * scale)
+
+
+def _closed_form(x, w, p):
+    t = x[:, :, None] * w[None]  # (B, N, M) terms, each kept with p
+    mean = np.einsum("bnm,nm->bm", t, p)
+    var = np.einsum("bnm,nm->bm", t**2, p * (1 - p))
+    k4 = np.einsum("bnm,nm->bm", t**4, p * (1 - p) * (1 - 6 * p * (1 - p)))
+    return mean, var, k4
+
+
+def _check_moments(samples, mean, var, k4):
+    """Sample mean and variance of R reads within 5 sigma of their CLT sampling error."""
+    r = samples.shape[0]
+    assert np.all(np.abs(samples.mean(0) - mean) < 5 * np.sqrt(var / r))
+    # Var of the sample variance: (mu4 - sigma^4) / R with mu4 = k4 + 3 sigma^4.
+    assert np.all(np.abs(samples.var(0, ddof=1) - var) < 5 * np.sqrt((k4 + 2 * var**2) / r))
+
+
+@pytest.mark.parametrize("mode", ["exact", "moment"])
+def test_mean_and_variance_match_closed_form(mode):
+    n, m, reads = 96, 6, 4000
+    x, w = _data(1, n, m, seed=2)
+    p = jax.random.uniform(jax.random.PRNGKey(3), (n, m), minval=0.1, maxval=0.9)
+    cfg = CrossbarConfig.ideal(mode)
+    # One input vector read `reads` times: each sample id draws a fresh mask.
+    xs = jnp.broadcast_to(x, (reads, n))
+    y = np.asarray(crossbar_matmul(xs, w, jax.random.PRNGKey(4), cfg, keep_prob=p), np.float64)
+    mean, var, k4 = _closed_form(np.asarray(x, np.float64), np.asarray(w, np.float64), np.asarray(p, np.float64))
+    if mode == "moment":
+        k4 = np.zeros_like(k4)  # a Gaussian has no fourth cumulant
+    _check_moments(y, mean[0], var[0], k4[0])
+
+
+def test_moment_mode_matches_exact_within_clt():
+    n, m, reads = 64, 5, 3000
+    x, w = _data(1, n, m, seed=5)
+    xs = jnp.broadcast_to(x, (reads, n))
+    ye = np.asarray(crossbar_matmul(xs, w, jax.random.PRNGKey(1), CrossbarConfig.ideal("exact", 0.3)), np.float64)
+    ym = np.asarray(crossbar_matmul(xs, w, jax.random.PRNGKey(2), CrossbarConfig.ideal("moment", 0.3)), np.float64)
+    _, var, k4 = _closed_form(np.asarray(x, np.float64), np.asarray(w, np.float64), np.full((n, m), 0.3))
+    se_mean = np.sqrt(2 * var[0] / reads)
+    assert np.all(np.abs(ye.mean(0) - ym.mean(0)) < 5 * se_mean)
+    se_var = np.sqrt((k4[0] + 2 * var[0] ** 2) / reads + 2 * var[0] ** 2 / reads)
+    assert np.all(np.abs(ye.var(0, ddof=1) - ym.var(0, ddof=1)) < 5 * se_var)
+
+
+MODES = [PbitConfig(mode="exact"), PbitConfig(mode="refresh", refresh=3), PbitConfig(mode="moment"),
+         PbitConfig(mode="off")]
+
+
+@pytest.mark.parametrize("pbit", MODES[:3], ids=lambda p: p.mode)
+def test_deterministic_and_batch_size_invariant(pbit):
+    x, w = _data(12, 40, 8, seed=6)
+    cfg = CrossbarConfig(mapping=Mapping("bitslice", bits=3), tile=Tile(rows=64, cols=16), pbit=pbit,
+                         periphery=Periphery(read_noise=0.05, dac_range=1.0), programming_sigma=0.05)
+    key = jax.random.PRNGKey(8)
+    y = np.asarray(crossbar_matmul(x, w, key, cfg))
+    np.testing.assert_array_equal(y, np.asarray(crossbar_matmul(x, w, key, cfg)))
+    ids = jnp.arange(6, 12, dtype=jnp.uint32)
+    part = np.asarray(crossbar_matmul(x[6:], w, key, cfg, sample_index=ids))
+    np.testing.assert_allclose(part, y[6:], rtol=1e-5, atol=1e-4)
+    if pbit.mode != "off":
+        assert not np.allclose(y, np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(9), cfg)))
+
+
+def test_pallas_backend_through_the_crossbar():
+    x, w = _data(10, 40, 12, seed=7)
+    cfg = CrossbarConfig(pbit=PbitConfig(keep_prob=0.7), periphery=Periphery.ideal())
+    key = jax.random.PRNGKey(1)
+    yx = crossbar_matmul(x, w, key, dataclasses.replace(cfg, backend="xla"))
+    yp = crossbar_matmul(x, w, key, dataclasses.replace(cfg, backend="pallas"), interpret=True)
+    np.testing.assert_allclose(np.asarray(yp), np.asarray(yx), rtol=1e-5, atol=1e-4)
+
+
+GRAD_CASES = [("analog", p) for p in MODES] + [("binary", MODES[0]), ("bitslice", MODES[0])]
+
+
+@pytest.mark.parametrize("scheme,pbit", GRAD_CASES, ids=lambda c: getattr(c, "mode", c))
+def test_differentiable_in_every_mode(scheme, pbit):
+    x, w = _data(6, 20, 5, seed=8)
+    cfg = CrossbarConfig(mapping=Mapping(scheme, bits=3), pbit=pbit, tile=Tile(rows=8, cols=8))
+    gx, gw = jax.grad(lambda x, w: jnp.sum(crossbar_matmul(x, w, jax.random.PRNGKey(0), cfg) ** 2), (0, 1))(x, w)
+    assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gw))
+    assert np.any(gw != 0) and np.any(gx != 0)
+
+
+@pytest.mark.slow  # the kernel-level test (tests/test_kernels_pbit.py) covers this by default
+def test_exact_gradient_matches_materialised_reference():
+    x, w = _data(5, 18, 7, seed=9)
+    p = jax.random.uniform(jax.random.PRNGKey(1), (18, 7))
+    cfg = CrossbarConfig.ideal("exact")
+    key = jax.random.PRNGKey(2)
+    # Recover each sample's mask with one-hot reads of unit weights (same key, same ids).
+    masks = []
+    for b in range(5):
+        ids = jnp.full((18,), b, jnp.uint32)
+        masks.append(crossbar_matmul(jnp.eye(18), jnp.ones((18, 7)), key, cfg, keep_prob=p, sample_index=ids))
+    mask = jnp.stack(masks)  # (B, N, M) of 0/1
+
+    def ref(x, w):
+        return jnp.sum(jnp.sin(jnp.einsum("bn,bnm->bm", x, mask * w[None])))
+
+    def fused(x, w):
+        return jnp.sum(jnp.sin(crossbar_matmul(x, w, key, cfg, keep_prob=p)))
+
+    for got, want in zip(jax.grad(fused, (0, 1))(x, w), jax.grad(ref, (0, 1))(x, w)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-5)
+
+
+def test_device_probabilities_with_spread_center_on_calibration():
+    n, m = 64, 64
+    cfg = CrossbarConfig.ideal("exact")
+    from cimjax.crossbar import keep_probability
+
+    p = np.asarray(keep_probability(cfg, (n, m)))
+    assert p.std() > 0 and 0.3 < p.mean() < 0.7  # Fig. 13: spread around the calibrated 50%
+    nospread = dataclasses.replace(cfg, pbit=PbitConfig(spread=False))
+    np.testing.assert_allclose(np.asarray(keep_probability(nospread, (n, m))), 0.5, atol=1e-5)  # Figs. 11-12
+    np.testing.assert_array_equal(p, np.asarray(keep_probability(cfg, (n, m))))  # drawn once from the seed
+
+
+def test_count_read_uses_shapes_and_modes():
+    cfg = CrossbarConfig(mapping=Mapping("bitslice", bits=4), tile=Tile(rows=256, cols=128),
+                         pbit=PbitConfig(mode="refresh", refresh=8))
+    c = count_read(cfg, 100, 600, 200)
+    assert c.pbit_writes == 13 * 600 * 200 * 4
+    assert c.adc_conversions == 100 * 200 * 3 * 4
+    assert count_read(dataclasses.replace(cfg, pbit=PbitConfig(mode="off")), 100, 600, 200).pbit_writes == 0

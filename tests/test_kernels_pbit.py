@@ -1,0 +1,230 @@
+"""Fused P-bit kernels: keep rates, independence, determinism, backends, gradients.
+
+Statistical bounds: a keep count of n Bernoulli(p) draws lies within 5 binomial sigmas
+of n p; a Pearson correlation of n independent pairs within 5 / sqrt(n) (CLT).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cimjax.kernels import (BlockSizes, cell_keys, keep_threshold, pbit_mask_reference, pbit_matmul,
+                            pbit_matmul_reference, pbit_matmul_refresh, sample_keys, seed_words)
+
+SMALL = BlockSizes(block_b=8, block_m=16, block_n=16)
+
+
+def _np_fmix32(x):
+    """Independent numpy MurmurHash3 fmix32 (uint32 arithmetic wraps mod 2^32)."""
+    x = np.asarray(x, np.uint32)
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint32(16))
+        x = x * np.uint32(0x85EBCA6B)
+        x = x ^ (x >> np.uint32(13))
+        x = x * np.uint32(0xC2B2AE35)
+        return x ^ (x >> np.uint32(16))
+
+
+def _np_mix32(x):
+    with np.errstate(over="ignore"):
+        x = np.asarray(x, np.uint32) * np.uint32(0x85EBCA6B)
+        x = x ^ (x >> np.uint32(15))
+        return x * np.uint32(0xC2B2AE35)
+
+
+def _np_mask(seed, samples, n, m, p):
+    """Numpy reference of the documented counter scheme, written from the _hash docstring."""
+    seed = np.asarray(seed, np.uint32)
+    with np.errstate(over="ignore"):
+        a = _np_fmix32(np.asarray(samples, np.uint32) * np.uint32(0x9E3779B9) + seed[0])
+        idx = np.arange(n, dtype=np.uint32)[:, None] * np.uint32(m) + np.arange(m, dtype=np.uint32)[None, :]
+        c = _np_fmix32(idx + seed[1])
+    h = _np_mix32(a[:, None, None] ^ c[None]) >> np.uint32(1)
+    return h < np.round(np.float64(p) * 2.0**31)
+
+
+def _counters(key, batch, n, m, p, samples=None, refresh=1):
+    seed = seed_words(key)
+    ids = jnp.arange(batch, dtype=jnp.uint32) if samples is None else jnp.asarray(samples, jnp.uint32)
+    return seed, sample_keys(seed, ids, refresh), cell_keys(seed, n, m), keep_threshold(jnp.broadcast_to(p, (n, m)))
+
+
+def _mask_via(backend, key, sample, n, m, p, interpret=False):
+    """The mask one sample sees, read out of the fused product with one-hot inputs."""
+    seed, _, c, t = _counters(key, n, n, m, p)
+    a = sample_keys(seed, jnp.full((n,), sample, jnp.uint32))
+    y = pbit_matmul(jnp.eye(n, dtype=jnp.float32), jnp.ones((n, m), jnp.float32), t, a, c,
+                    backend=backend, interpret=interpret, block_sizes=SMALL)
+    return np.asarray(y)
+
+
+def test_mask_matches_independent_numpy_hash():
+    key = jax.random.PRNGKey(11)
+    seed, a, c, t = _counters(key, 6, 20, 30, 0.37)
+    got = np.asarray(pbit_mask_reference(a, c, t))
+    want = _np_mask(np.asarray(seed), np.arange(6), 20, 30, 0.37)
+    np.testing.assert_array_equal(got, want)
+    # The fused product regenerates exactly these masks.
+    np.testing.assert_array_equal(_mask_via("xla", key, 3, 20, 30, 0.37), want[3].astype(np.float32))
+
+
+@pytest.mark.parametrize("p", [0.013, 0.25, 0.5, 0.9])
+def test_keep_rate_within_5_sigma_binomial(p):
+    batch, n, m = 40, 500, 500  # 1e7 draws
+    _, a, c, t = _counters(jax.random.PRNGKey(1), batch, n, m, p)
+    y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, m), jnp.float32), t, a, c, backend="xla")
+    kept = float(np.sum(np.asarray(y, np.float64)))
+    draws = batch * n * m
+    assert abs(kept - draws * p) < 5 * np.sqrt(draws * p * (1 - p))
+
+
+def test_keep_rate_per_cell_probabilities():
+    batch, n, m = 40, 500, 500
+    p = jax.random.uniform(jax.random.PRNGKey(5), (n, m))
+    seed, a, c, _ = _counters(jax.random.PRNGKey(2), batch, n, m, 0.5)
+    y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, m), jnp.float32), keep_threshold(p), a, c)
+    p64 = np.asarray(p, np.float64)
+    kept = float(np.sum(np.asarray(y, np.float64)))
+    assert abs(kept - batch * p64.sum()) < 5 * np.sqrt(batch * np.sum(p64 * (1 - p64)))
+    # Endpoints are exact: p = 0 never keeps, p = 1 always does.
+    t = keep_threshold(jnp.asarray([[0.0, 1.0]]))
+    mask = np.asarray(pbit_mask_reference(sample_keys(seed, jnp.arange(1000, dtype=jnp.uint32)),
+                                          cell_keys(seed, 1, 2), t))
+    assert not mask[:, 0, 0].any() and mask[:, 0, 1].all()
+
+
+def test_draws_uniform_chi_square():
+    """Top 8 bits of 2^20 draws: chi-square with 255 degrees of freedom, p-value > 1e-4."""
+    from scipy import stats
+
+    from cimjax.kernels._hash import pbit_bits
+
+    seed, a, c, _ = _counters(jax.random.PRNGKey(21), 16, 256, 256, 0.5)
+    top = np.asarray(pbit_bits(a[:, None, None], c[None])).ravel() >> 23
+    counts = np.bincount(top, minlength=256)
+    assert stats.chisquare(counts).pvalue > 1e-4
+
+
+def _corr_ok(u, v):
+    u, v = np.asarray(u, np.float64).ravel(), np.asarray(v, np.float64).ravel()
+    r = np.corrcoef(u, v)[0, 1]
+    assert abs(r) < 5 / np.sqrt(u.size), r
+
+
+def test_masks_independent_across_samples_reads_layers_seeds_and_cells():
+    n, m, p = 256, 256, 0.5
+    k = jax.random.PRNGKey(0)
+    _, a, c, t = _counters(k, 16, n, m, p)
+    masks = np.asarray(pbit_mask_reference(a, c, t))
+    _corr_ok(masks[:-1], masks[1:])  # consecutive samples
+    _corr_ok(masks[:, :-1], masks[:, 1:])  # neighbouring rows
+    _corr_ok(masks[:, :, :-1], masks[:, :, 1:])  # neighbouring columns
+    k1, k2 = jax.random.split(k)  # two layers / two reads split from one key
+    for other in (k1, k2, jax.random.PRNGKey(1), jax.random.fold_in(k, 1)):
+        _, a2, c2, t2 = _counters(other, 16, n, m, p)
+        _corr_ok(masks, pbit_mask_reference(a2, c2, t2))
+    # Sample ids sharing low bits, and the same sample in a far-away id range.
+    _, a3, c3, t3 = _counters(k, 16, n, m, p, samples=np.arange(16) + 2**20)
+    _corr_ok(masks, pbit_mask_reference(a3, c3, t3))
+
+
+def test_same_seed_bit_identical_and_batch_size_invariant():
+    key = jax.random.PRNGKey(7)
+    n, m = 48, 40
+    x = jax.random.normal(jax.random.PRNGKey(1), (33, n))
+    w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
+    seed, a, c, t = _counters(key, 33, n, m, 0.6)
+    y1 = pbit_matmul(x, w, t, a, c)
+    y2 = pbit_matmul(x, w, t, a, c)
+    np.testing.assert_array_equal(np.asarray(y1), np.asarray(y2))
+    # Samples 10..14 alone (batch 5, explicit ids) see the same masks and outputs.
+    ids = jnp.arange(10, 15, dtype=jnp.uint32)
+    y_small = pbit_matmul(x[10:15], w, t, sample_keys(seed, ids), c, block_sizes=BlockSizes(batch_chunk=2))
+    np.testing.assert_allclose(np.asarray(y_small), np.asarray(y1[10:15]), rtol=1e-6, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(pbit_mask_reference(sample_keys(seed, ids), c, t)),
+                                  np.asarray(pbit_mask_reference(a, c, t))[10:15])
+
+
+def test_xla_and_pallas_interpret_agree():
+    key = jax.random.PRNGKey(3)
+    n, m = 24, 20  # not multiples of the blocks: padding is exercised
+    for sample in (0, 5):
+        mx = _mask_via("xla", key, sample, n, m, 0.45)
+        mp = _mask_via("pallas", key, sample, n, m, 0.45, interpret=True)
+        np.testing.assert_array_equal(mx, mp)
+    x = jax.random.normal(jax.random.PRNGKey(1), (20, n))
+    w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
+    _, a, c, t = _counters(key, 20, n, m, 0.45)
+    yx = pbit_matmul(x, w, t, a, c, backend="xla")
+    yp = pbit_matmul(x, w, t, a, c, backend="pallas", interpret=True, block_sizes=SMALL)
+    yr = pbit_matmul_reference(x, w, t, a, c)
+    np.testing.assert_allclose(np.asarray(yp), np.asarray(yr), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(yx), np.asarray(yr), rtol=1e-5, atol=1e-5)
+
+
+def test_pallas_on_cpu_without_interpret_is_an_error():
+    if jax.default_backend() != "cpu":
+        pytest.skip("CPU-only check")
+    _, a, c, t = _counters(jax.random.PRNGKey(0), 2, 4, 4, 0.5)
+    with pytest.raises(ValueError, match="backend='pallas'"):
+        pbit_matmul(jnp.ones((2, 4)), jnp.ones((4, 4)), t, a, c, backend="pallas")
+    with pytest.raises(ValueError, match="backend='cuda'"):
+        pbit_matmul(jnp.ones((2, 4)), jnp.ones((4, 4)), t, a, c, backend="cuda")
+
+
+@pytest.mark.parametrize("backend,interpret", [("xla", False), ("pallas", True)])
+def test_gradients_match_materialised_mask_reference(backend, interpret):
+    n, m, batch = 24, 20, 11
+    x = jax.random.normal(jax.random.PRNGKey(1), (batch, n))
+    w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
+    p = jax.random.uniform(jax.random.PRNGKey(3), (n, m))
+    seed, a, c, _ = _counters(jax.random.PRNGKey(4), batch, n, m, 0.5)
+    t = keep_threshold(p)
+    g = jax.random.normal(jax.random.PRNGKey(5), (batch, m))
+
+    def loss(f):
+        return lambda x, w: jnp.sum(g * f(x, w))
+
+    fused = loss(lambda x, w: pbit_matmul(x, w, t, a, c, backend=backend, interpret=interpret,
+                                          block_sizes=BlockSizes(batch_chunk=4, block_b=8, block_m=16, block_n=8)))
+    ref = loss(lambda x, w: pbit_matmul_reference(x, w, t, a, c))
+    for got, want in zip(jax.grad(fused, (0, 1))(x, w), jax.grad(ref, (0, 1))(x, w)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+
+
+def test_refresh_groups_share_masks_and_match_the_general_path():
+    n, m, k, batch = 32, 16, 4, 10
+    key = jax.random.PRNGKey(9)
+    seed, a, c, t = _counters(key, batch, n, m, 0.5, refresh=k)
+    x = jax.random.normal(jax.random.PRNGKey(1), (batch, n))
+    w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
+    masks = np.asarray(pbit_mask_reference(a, c, t))
+    for b in range(batch):
+        np.testing.assert_array_equal(masks[b], masks[(b // k) * k])
+    _corr_ok(masks[0], masks[k])
+    fast = pbit_matmul_refresh(x, w, t, seed, c, k)
+    general = pbit_matmul(x, w, t, a, c)
+    np.testing.assert_allclose(np.asarray(fast), np.asarray(general), rtol=1e-5, atol=1e-5)
+    gf = jax.grad(lambda w: jnp.sum(pbit_matmul_refresh(x, w, t, seed, c, k) ** 2))(w)
+    gg = jax.grad(lambda w: jnp.sum(pbit_matmul(x, w, t, a, c) ** 2))(w)
+    np.testing.assert_allclose(np.asarray(gf), np.asarray(gg), rtol=1e-4, atol=1e-4)
+
+
+def test_block_sizes_validate():
+    assert BlockSizes.get_default() == BlockSizes()
+    with pytest.raises(ValueError, match="block_b"):
+        BlockSizes(block_b=12)
+    with pytest.raises(ValueError, match="batch_chunk"):
+        BlockSizes(batch_chunk=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("p", [1e-3, 0.1, 0.3, 0.5, 0.7, 0.999])
+def test_keep_rate_1e8_draws(p):
+    batch, n, m = 400, 500, 500
+    _, a, c, t = _counters(jax.random.PRNGKey(31), batch, n, m, p)
+    y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, m), jnp.float32), t, a, c)
+    kept = float(np.sum(np.asarray(y, np.float64)))
+    draws = batch * n * m
+    assert abs(kept - draws * p) < 5 * np.sqrt(draws * p * (1 - p))
