@@ -72,10 +72,11 @@ def test_cli_errors(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_acceptance(tmp_path):
-    """Issue 6 acceptance with the demo's default configuration (fixed seeds; ~3 min on 2 cores).
+    """Issue 6 acceptance with the demo's default configuration (fixed seeds; ~2.5 min on 2 cores).
 
-    DemoConfig.quick() (50 steps, half the training) is too small: ex-situ MMD^2 was 0.41x
-    the prior's, above the 1/3 bound, so the acceptance runs at the defaults.
+    Both samplers on the emulated crossbar (ex-situ: P-bits fixed + explicit noise; in-situ:
+    one exact-mode P-bit read per step). The acceptance runs at the defaults: the reduced
+    DemoConfig.quick() (50 steps, half the training) is not what the issue's numbers are about.
     """
     from cimjax.demo.report import run_demo
 

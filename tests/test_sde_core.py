@@ -7,8 +7,9 @@ import jax.numpy as jnp
 from scipy import stats
 
 from cimjax._io import InputError
-from cimjax.sde import (VESDE, VPSDE, ExSituStep, PbitBitstreamNormal, StandardNormal, SubVPSDE, energy_score,
-                        pbit_mask, quantised_keep_prob, sample_reverse)
+from cimjax.crossbar import CrossbarConfig, crossbar_matmul
+from cimjax.sde import (VESDE, VPSDE, ExSituStep, InSituStep, PbitBitstreamNormal, StandardNormal, SubVPSDE,
+                        energy_score, sample_reverse)
 
 SDES = [VPSDE(), SubVPSDE(), VESDE()]
 
@@ -32,7 +33,7 @@ def test_marginal_variance_solves_its_ode(sde):
 def test_zero_steps_is_a_clear_error(bad):
     with pytest.raises(InputError, match="n_steps"):
         VPSDE().time_grid(bad)
-    step = ExSituStep(VPSDE(), lambda p, x, t: -x)
+    step = ExSituStep(VPSDE(), lambda p, x, t, i: -x)
     with pytest.raises(InputError, match="n_steps"):
         sample_reverse(step, {}, VPSDE(), n_steps=bad, dim=2, seed=0, count=4)
 
@@ -49,7 +50,7 @@ def test_ex_situ_sampler_matches_exact_discrete_chain():
     # linear Gaussian chain whose variance follows V' = (1 + A dt)^2 V + g^2 |dt| exactly.
     sde, s0, n_steps, dim, n = VPSDE(), 0.5, 40, 4, 4000
     v = lambda t: jnp.square(sde.mean_coeff(t) * s0) + jnp.square(sde.std(t))  # noqa: E731
-    step = ExSituStep(sde, lambda p, x, t: -x / v(t))
+    step = ExSituStep(sde, lambda p, x, t, i: -x / v(t))
     x = sample_reverse(step, {}, sde, n_steps=n_steps, dim=dim, seed=3, count=n)
     grid = np.asarray(sde.time_grid(n_steps), np.float64)
     var = 1.0
@@ -74,13 +75,35 @@ def test_noise_sources_are_standard(source):
     assert abs(z.var() - 1.0) < 4 * np.sqrt(2 / n)
 
 
-@pytest.mark.parametrize("p", [0.5, 0.3])
-def test_pbit_mask_frequency(p):
-    m = np.asarray(pbit_mask(jax.random.key(1), (256, 391), p))
-    q = float(quantised_keep_prob(p))
-    lo, hi = stats.binom.ppf([0.0005, 0.9995], m.size, q) / m.size
-    assert set(np.unique(m)) <= {0.0, 1.0}
-    assert lo <= m.mean() <= hi
+@pytest.mark.parametrize("keep", [0.5, 0.3])
+def test_in_situ_step_noise_is_the_crossbar_pbits(keep):
+    # One step whose differential is a single exact-mode crossbar read of +A/-A noise rows driven at r:
+    # dx_j = (r A_j k1 - r A_j k2) / p with k1, k2 ~ Bernoulli(p) independent P-bits, so
+    # E dx = 0 and Var dx_j = 2 p (1 - p) (r A_j / p)^2 (closed form, no Gaussian noise anywhere).
+    cfg = CrossbarConfig.ideal(mode="exact", keep_prob=keep)
+    a = jnp.array([[0.5, -1.0, 2.0]])
+    r = 0.7
+
+    def net(params, x, t, dt, key, idx):
+        u = jnp.full((x.shape[0], 2), r, jnp.float32)
+        return crossbar_matmul(u, jnp.concatenate([params, -params]), key, cfg, sample_index=idx) / keep
+
+    n = 20_000
+    x = sample_reverse(InSituStep(VPSDE(), net), a, _ZeroPrior(), n_steps=1, dim=3, seed=5, count=n)
+    var = 2 * keep * (1 - keep) * np.square(r * np.asarray(a[0]) / keep)
+    # CLT: mean ~ N(0, var/n); sample variance ~ N(var, (mu4 - var^2)/n), mu4 <= var^2 / (2 p (1 - p)) here
+    assert np.all(np.abs(x.mean(0)) < 4 * np.sqrt(var / n))
+    mu4 = 2 * keep * (1 - keep) * np.power(r * np.asarray(a[0]) / keep, 4)
+    assert np.all(np.abs(x.var(0) - var) < 4 * np.sqrt((mu4 - var**2) / n))
+    # values are the three pair states {-rA/p, 0, +rA/p}: the randomness is the P-bits'
+    assert set(np.round(np.unique(x[:, 0]) / (r * 0.5 / keep), 4)) <= {-1.0, 0.0, 1.0}
+
+
+class _ZeroPrior(VPSDE):
+    """A VP SDE whose prior is the point 0 (so one step's output is the step's differential)."""
+
+    def prior_sample(self, key, shape):
+        return jnp.zeros(shape)
 
 
 def test_energy_score_two_members_by_hand():

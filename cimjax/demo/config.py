@@ -33,8 +33,12 @@ class DemoConfig:
     score_hidden: int = 256
     score_depth: int = 3
     score_steps: int = 4000
-    # in-situ stochastic network (stand-in until cimjax.nn's crossbar MLP)
-    keep_prob: float = 0.5  # P_sw = 50% at 1.5 V (Fig. 12): maximum-entropy P-bits
+    # crossbar periphery of both networks (cimjax.demo.crossbar_nets): analog pairs, DAC and ADC
+    dac_bits: int = 8  # assumption: 8-bit input DAC (cimjax.crossbar default)
+    adc_bits: int = 8  # assumption: 8-bit column ADC (cimjax.crossbar default)
+    dac_range: float = 4.0  # assumption: standardised latents and swish activations mostly within +-4
+    # in-situ: the score net's output read with P-bits in exact mode plus noise rows
+    keep_prob: float | None = None  # None: P_sw of the calibrated 1.5 V, 700 ps pulse = 0.5 (Fig. 12)
     noise_rows: int = 16
     insitu_passes: int = 4  # stochastic passes per state in the energy score (>= 2)
     insitu_steps: int = 1500
@@ -46,7 +50,7 @@ class DemoConfig:
             raise InputError(f"dataset={self.dataset!r} must be 'digits' or 'mnist'")
         if self.sde not in ("vp", "subvp", "ve"):
             raise InputError(f"sde={self.sde!r} must be 'vp', 'subvp' or 've'")
-        if not 0.0 < self.keep_prob <= 1.0:
+        if self.keep_prob is not None and not 0.0 < self.keep_prob <= 1.0:
             raise InputError(f"keep_prob={self.keep_prob} must be in (0, 1]")
         if self.insitu_passes < 2:
             raise InputError(f"insitu_passes={self.insitu_passes} must be >= 2 (energy score)")
@@ -66,7 +70,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "data": ("dataset", "mnist_path", "data_seed"),
     "vae": ("latent_dim", "vae_hidden", "kl_weight", "vae_steps", "seed"),
     "classifier": ("clf_steps", "seed"),
-    "score": ("sde", "score_hidden", "score_depth", "score_steps"),
+    "score": ("sde", "score_hidden", "score_depth", "score_steps", "dac_bits", "adc_bits", "dac_range"),
     "insitu": ("n_steps", "keep_prob", "noise_rows", "insitu_passes", "insitu_steps"),
 }
 _DEPENDS = {"vae": ("data", "vae"), "classifier": ("data", "classifier"),

@@ -1,51 +1,46 @@
 """Energy and delay per image of each sampling scheme, from crossbar op counts (Table II).
 
 The seam to the cost model: `image_counts` describes what one image's reverse diffusion
-does on the hardware (`cimjax.crossbar.counts.OpCounts`, from layer shapes only) and
-`cost_table` prices it with `cimjax.energy.cost`. Ex-situ: the network's reads with
-P-bits held fixed plus the explicitly injected noise's random bits, generated and
-transferred. In-situ: the same reads, plus one P-bit write per stochastic cell per read,
-and no transfer. If the cost model is not importable the table says so and gives counts.
+does on the hardware (`cimjax.crossbar.OpCounts` from `cimjax.crossbar.count_read`, i.e.
+from the very configurations the networks are read through: tiles, slices, P-bit mode)
+and `cost_table` prices it with `cimjax.energy.cost`.
+
+* ex-situ: per step, one read of every layer of the score net with P-bits held fixed
+  (mode "off": no P-bit writes), plus the explicitly injected noise, D Gaussians of
+  `bits_per_gaussian` random bits each, generated off-array and transferred to it.
+* in-situ: per step, the same hidden-layer reads (mode "off"), and the output read in
+  exact mode over H + 2R rows (score-net weights plus the +A/-A noise rows): one P-bit
+  write per cell of that read, used where it is generated (no transfer), nothing else.
+If the cost model is not importable the table says so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["layer_shapes", "image_counts", "cost_table"]
-
-TILE = 64  # assumption: 64 x 64 crossbar tiles (cimjax.energy's worked example)
+__all__ = ["image_counts", "cost_table"]
 
 
-def layer_shapes(latent_dim: int, hidden: int, depth: int, t_dim: int = 32) -> list[tuple[int, int]]:
-    """(in, out) of the score MLP's matrices: input [x, time embedding], `depth` hidden, output."""
-    shapes = [(latent_dim + t_dim, hidden)] + [(hidden, hidden)] * (depth - 1)
-    return shapes + [(hidden, latent_dim)]
+def image_counts(scheme: str, reads, *, n_steps: int, latent_dim: int, bits_per_gaussian: int = 32):
+    """OpCounts of one image: n_steps passes of `reads` [(rows, cols, CrossbarConfig)] (+ explicit noise).
 
-
-def image_counts(scheme: str, shapes: list[tuple[int, int]], *, n_steps: int, latent_dim: int,
-                 bits_per_gaussian: int = 32, noise_rows: int = 0):
-    """OpCounts of one image: n_steps reads of every layer (+ noise) under 'ex_situ' or 'in_situ'."""
-    from cimjax.crossbar.counts import count_crossbar_read, count_random_bits
-
-    def read(n, m, mode, where):
-        return count_crossbar_read(1, n, m, tile_rows=TILE, tile_cols=TILE, pbit_mode=mode, scheme=where)
+    `reads` are the score net's reads for 'ex_situ' and the in-situ net's for 'in_situ'
+    (`cimjax.demo.crossbar_nets.crossbar_layer_shapes`).
+    """
+    from cimjax.crossbar import count_read
+    from cimjax.crossbar.counts import count_random_bits
 
     if scheme == "ex_situ":
-        per_step = sum(read(n, m, "off", "ex_situ_periphery") for n, m in shapes)
+        per_step = sum(count_read(cfg, 1, n, m, scheme="ex_situ_periphery") for n, m, cfg in reads)
         per_step = per_step + count_random_bits(latent_dim * bits_per_gaussian, scheme="ex_situ_periphery")
     elif scheme == "in_situ":
-        per_step = sum(read(n, m, "off", "in_situ") for n, m in shapes[:-1])
-        per_step = per_step + read(*shapes[-1], "exact", "in_situ")  # the MC-dropconnect output layer
-        if noise_rows:
-            per_step = per_step + read(2 * noise_rows, latent_dim, "exact", "in_situ")  # +A/-A noise pairs
+        per_step = sum(count_read(cfg, 1, n, m, scheme="in_situ") for n, m, cfg in reads)
     else:
         raise ValueError(f"{scheme=} must be 'ex_situ' or 'in_situ'")
     return per_step * n_steps
 
 
-def cost_table(shapes, *, n_steps: int, latent_dim: int, bits_per_gaussian: int, noise_rows: int
-               ) -> dict[str, Any]:
+def cost_table(ex_reads, in_reads, *, n_steps: int, latent_dim: int, bits_per_gaussian: int) -> dict[str, Any]:
     """{'available': bool, 'rows': [...]} energy (J) and delay (s) per image for every design."""
     try:
         from cimjax.energy import default_preset
@@ -53,9 +48,9 @@ def cost_table(shapes, *, n_steps: int, latent_dim: int, bits_per_gaussian: int,
     except ImportError as err:  # the energy model is optional for the demo
         return {"available": False, "reason": f"cimjax.energy not importable ({err})", "rows": []}
     preset = default_preset()
-    counts = {s: image_counts(s, shapes, n_steps=n_steps, latent_dim=latent_dim,
-                              bits_per_gaussian=bits_per_gaussian, noise_rows=noise_rows)
-              for s in ("ex_situ", "in_situ")}
+    counts = {"ex_situ": image_counts("ex_situ", ex_reads, n_steps=n_steps, latent_dim=latent_dim,
+                                      bits_per_gaussian=bits_per_gaussian),
+              "in_situ": image_counts("in_situ", in_reads, n_steps=n_steps, latent_dim=latent_dim)}
     rows = []
     for name, design in preset.designs.items():
         sampler = "in_situ" if design.scheme == "in_situ" else "ex_situ"
@@ -63,6 +58,9 @@ def cost_table(shapes, *, n_steps: int, latent_dim: int, bits_per_gaussian: int,
         rows.append({"design": name, "label": design.label, "scheme": design.scheme, "sampler": sampler,
                      "energy_per_image_J": c.energy_J, "delay_per_image_s": c.latency_s,
                      "added_area_um2": c.area_um2, "pbit_writes": counts[sampler].pbit_writes,
+                     "tile_reads": counts[sampler].tile_reads,
                      "random_bits_transferred": counts[sampler].random_bits_transferred
                      if design.scheme != "in_situ" else 0})
-    return {"available": True, "preset": getattr(preset, "name", "default"), "tile": TILE, "rows": rows}
+    tile = ex_reads[0][2].tile
+    return {"available": True, "preset": getattr(preset, "name", "default"), "tile": f"{tile.rows}x{tile.cols}",
+            "counts": {k: v._asdict() for k, v in counts.items()}, "rows": rows}

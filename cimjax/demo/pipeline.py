@@ -15,10 +15,10 @@ from cimjax._io import InputError
 from cimjax.demo.checkpoint import load_checkpoint, save_checkpoint
 from cimjax.demo.config import DemoConfig, config_hash, stage_config
 from cimjax.demo.data import ImageData, load_dataset
-from cimjax.demo.nets import VAE, Classifier, ScoreMLP, StandInDropconnectMLP
-from cimjax.demo.training import (EpsScore, InSituNet, latent_stats, train_classifier, train_insitu,
-                                  train_score, train_vae)
-from cimjax.sde import VESDE, VPSDE, AbstractSDE, ExSituStep, InSituStep, SubVPSDE, sample_reverse
+from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet
+from cimjax.demo.nets import VAE, Classifier
+from cimjax.demo.training import EpsScore, latent_stats, train_classifier, train_insitu, train_score, train_vae
+from cimjax.sde import VESDE, VPSDE, AbstractSDE, ExSituStep, InSituStep, SubVPSDE, prior_keys, sample_reverse
 
 __all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate"]
 
@@ -99,18 +99,20 @@ def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, 
         clf, data.x_train, data.y_train, steps=cfg.clf_steps, batch=128, lr=1e-3, key=k_clf,
         progress=progress)[0], {}), trained)
 
-    score_net = ScoreMLP(cfg.latent_dim, cfg.score_hidden, cfg.score_depth)
+    score_net = CrossbarEpsNet(cfg.latent_dim, cfg.score_hidden, cfg.score_depth, dac_bits=cfg.dac_bits,
+                               adc_bits=cfg.adc_bits, dac_range=cfg.dac_range)
     score_params, _ = _cached(cache, "score", cfg, lambda: (train_score(
         score_net, sde, latents, steps=cfg.score_steps, batch=256, lr=2e-3, key=k_score,
         progress=progress)[0], {}), trained)
     ex_situ = ExSituStep(sde, EpsScore(score_net, sde))
 
-    in_net = StandInDropconnectMLP(cfg.latent_dim, cfg.score_hidden, cfg.score_depth, noise_rows=cfg.noise_rows)
-    insitu_params, _ = _cached(cache, "insitu", cfg, lambda: (train_insitu(
+    # the in-situ net reads the score net's weights unchanged; only its noise rows are stored
+    in_net = InSituCrossbarNet(score_net, sde, cfg.noise_rows, cfg.keep_prob)
+    noise_params, _ = _cached(cache, "insitu", cfg, lambda: (train_insitu(
         in_net, ex_situ, score_params, latents, n_steps=cfg.n_steps, passes=cfg.insitu_passes,
-        keep_prob=cfg.keep_prob, steps=cfg.insitu_steps, batch=128, lr=1e-3, key=k_in,
-        progress=progress)[0], {}), trained)
-    in_situ = InSituStep(sde, InSituNet(in_net, sde), float(cfg.keep_prob))
+        steps=cfg.insitu_steps, batch=128, lr=1e-3, key=k_in, progress=progress)[0]["noise"], {}), trained)
+    in_situ = InSituStep(sde, in_net)
+    insitu_params = {"score": score_params, "noise": noise_params}
     return Models(cfg, data, sde, vae, vae_params, mean, std, clf, clf_params, ex_situ, score_params,
                   in_situ, insitu_params, tuple(trained))
 
@@ -123,8 +125,7 @@ def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0,
     n_steps = models.cfg.n_steps if n_steps is None else n_steps
     dim = models.cfg.latent_dim
     if sampler == "prior":
-        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), i), 0))(
-            jnp.arange(start, start + n, dtype=jnp.uint32))
+        keys = prior_keys(jnp.uint32(seed), jnp.arange(start, start + n, dtype=jnp.uint32))
         return np.asarray(jax.vmap(lambda k: models.sde.prior_sample(k, (dim,)))(keys))
     if sampler not in ("ex_situ", "in_situ"):
         raise InputError(f"{sampler=} must be 'ex_situ', 'in_situ' or 'prior'")

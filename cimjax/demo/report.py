@@ -13,7 +13,8 @@ import numpy as np
 from cimjax._io import InputError, write_json_atomic, write_text_atomic
 from cimjax.demo import metrics as M
 from cimjax.demo.config import DemoConfig
-from cimjax.demo.costs import cost_table, layer_shapes
+from cimjax.demo.costs import cost_table
+from cimjax.demo.crossbar_nets import crossbar_layer_shapes
 from cimjax.demo.pipeline import Models, generate, prepare_models
 from cimjax.demo.plots import save_embedding, save_grid
 from cimjax.demo.transitions import transition_errors
@@ -60,11 +61,32 @@ def evaluate(models: Models, n: int, seed: int, progress: bool = True) -> tuple[
     return rows, images
 
 
-def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding: str, trans: dict) -> str:
+def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding: str, trans: dict,
+              noise: str, bits: int, keep: float) -> str:
     names = [k for k in rows if not k.startswith("_")]
     lines = ["# cimjax demo: latent diffusion with ex-situ and in-situ P-bits", "",
              f"Data: {cfg.dataset}; VAE latent dim {cfg.latent_dim}; {cfg.sde.upper()} SDE, "
-             f"{cfg.n_steps} Euler-Maruyama steps; in-situ keep probability {cfg.keep_prob}.", "",
+             f"{cfg.n_steps} reverse Euler-Maruyama steps.", "",
+             "## What each sampler does", "",
+             f"Both samplers read the same network weights on the same emulated crossbar (cimjax.crossbar): "
+             f"a noise-prediction MLP [x, t-embedding] -> {cfg.score_depth} x {cfg.score_hidden} (swish) -> "
+             f"{cfg.latent_dim}, every layer one `crossbar_matmul` read: analog differential pairs "
+             f"(w / max|w|), {cfg.dac_bits}-bit input DAC over +-{cfg.dac_range}, {cfg.adc_bits}-bit ADC per "
+             "256-row tile column, digital bias and activation. It is trained with denoising score "
+             "matching through that periphery (straight-through quantisers).", "",
+             "- **ex_situ**: every read with P-bits held fixed (mode 'off'); the reverse drift "
+             "f - g^2 s is computed from the score s = -z_hat / sigma(t); the diffusion term g sqrt|dt| z is "
+             f"injected from outside the array, z from {noise} ({bits} random bits per Gaussian, counted as "
+             "generated off-array and transferred).",
+             f"- **in_situ**: the same hidden-layer reads (P-bits fixed), and the output layer read ONCE in "
+             f"exact mode (fused counter-hash P-bit kernel) at keep probability {keep} "
+             f"({'the calibrated 1.5 V / 700 ps pulse, Fig. 12' if cfg.keep_prob is None else 'set'}), "
+             f"with {2 * cfg.noise_rows} extra rows in that read: {cfg.noise_rows} rows driven at a learned "
+             "DAC level r(t) holding cells +A and as many holding -A (zero mean, P-bit variance). "
+             "x' = x + f dt + (g^2 dt / sigma) * read: one stochastic pass is the whole SDE "
+             "differential; no noise is drawn outside the array. Only r(t) and A are trained "
+             "(energy score against the ex-situ transition); the score weights are copied unchanged. "
+             "P-bit keys: one read key per (seed, step), global sample ids in the P-bit hash.", "",
              "## Quality (against the training images; lower is better)", "",
              f"MMD^2: RBF kernel, median-heuristic bandwidth h = {rows['_bandwidth']:.4g} (test vs train pixels). "
              "Frechet distance in the digit classifier's penultimate features. 'prior' decodes x_T itself "
@@ -80,7 +102,11 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
               f"std {trans['std_rel_err_avg']:.3f} (cimjax.demo.transitions)."]
     lines += ["", "## Energy and delay per image", ""]
     if costs.get("available"):
-        lines += [f"From cimjax.energy (preset {costs['preset']}, {costs['tile']}x{costs['tile']} tiles).", "",
+        lines += [f"From cimjax.energy (preset {costs['preset']}) priced on op counts from "
+                  f"cimjax.crossbar.count_read of the networks' own crossbar configurations ({costs['tile']} "
+                  "tiles): ex-situ = every layer read with P-bits off + the injected Gaussians' random bits "
+                  "(generated and transferred); in-situ = hidden reads with P-bits off + one P-bit write per "
+                  "cell of the output read (weights and noise rows), no transfer.", "",
                   "| design | sampler | energy / image (nJ) | delay / image (us) | added area (um^2) | P-bit writes | bits transferred |",
                   "|---|---|---|---|---|---|---|"]
         for r in costs["rows"]:
@@ -105,9 +131,11 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
     rows, images = evaluate(models, cfg.n_eval, cfg.seed, progress=progress)
     trans = transition_errors(models, every=max(1, cfg.n_steps // 20))
     t2 = time.perf_counter()
-    costs = cost_table(layer_shapes(cfg.latent_dim, cfg.score_hidden, cfg.score_depth), n_steps=cfg.n_steps,
-                       latent_dim=cfg.latent_dim, bits_per_gaussian=models.ex_situ.noise.bits_per_gaussian,
-                       noise_rows=cfg.noise_rows)
+    net = models.ex_situ.score_fn.model
+    noise = models.ex_situ.noise
+    costs = cost_table(crossbar_layer_shapes(net), crossbar_layer_shapes(net, cfg.noise_rows),
+                       n_steps=cfg.n_steps, latent_dim=cfg.latent_dim, bits_per_gaussian=noise.bits_per_gaussian)
+    keep = models.in_situ.net_fn.out_config.pbit.nominal_keep_prob()
     side = models.data.side
     for name, fname in (("real (test)", "real"), ("ex_situ", "ex_situ"), ("in_situ", "in_situ"), ("prior", "prior")):
         save_grid(images[name], side, out / f"grid_{fname}.png", title=name)
@@ -116,8 +144,9 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
     timings = {"train_or_load": t1 - t0, "sample_and_metrics": t2 - t1, "total": time.perf_counter() - t0}
     payload = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "trained": list(models.trained),
                "quality": rows, "transitions": trans, "costs": costs, "embedding": method, "timings_s": timings,
-               "noise_source": {"ex_situ": type(models.ex_situ.noise).__name__,
-                                "bits_per_gaussian": models.ex_situ.noise.bits_per_gaussian}}
+               "noise_source": {"ex_situ": type(noise).__name__, "bits_per_gaussian": noise.bits_per_gaussian,
+                                "in_situ": f"crossbar P-bits, exact mode, keep probability {keep}"}}
     write_json_atomic(out / "metrics.json", payload)
-    write_text_atomic(out / "metrics.md", _markdown(rows, costs, cfg, timings, method, trans))
+    write_text_atomic(out / "metrics.md", _markdown(rows, costs, cfg, timings, method, trans,
+                                                    type(noise).__name__, noise.bits_per_gaussian, keep))
     return payload

@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from cimjax.demo.nets import VAE, Classifier, ScoreMLP, StandInDropconnectMLP
+from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
+from cimjax.demo.nets import VAE, Classifier
 from cimjax.sde import AbstractSDE, ExSituStep, dsm_loss, energy_score
 
-__all__ = ["fit", "train_vae", "train_classifier", "train_score", "train_insitu",
-           "EpsScore", "InSituNet", "latent_stats",
-           "init_insitu_from_score", "transition_targets"]
+__all__ = ["fit", "train_vae", "train_classifier", "train_score", "train_insitu", "EpsScore", "latent_stats",
+           "transition_targets", "repeat_passes"]
 
 
 def fit(loss_fn: Callable[[Any, Any, jax.Array], jax.Array], params: Any, data: Any, *, steps: int,
@@ -94,102 +93,81 @@ def train_classifier(model: Classifier, x: np.ndarray, y: np.ndarray, *, steps: 
 
 @dataclasses.dataclass(frozen=True)
 class EpsScore:
-    """`ScoreFn` from a noise-prediction network: s(x, t) = -z_hat(x, t) / sigma(t)."""
+    """`ScoreFn` from the crossbar noise-prediction net (P-bits fixed): s(x, t) = -z_hat(x, t) / sigma(t)."""
 
-    model: ScoreMLP
+    model: CrossbarEpsNet
     sde: AbstractSDE
 
-    def __call__(self, params, x, t):
-        return -self.model.apply(params, x, t) / self.sde.std(t)
+    def __call__(self, params, x, t, sample_index):
+        tb = jnp.broadcast_to(t, (x.shape[0],))
+        return -self.model.apply(params, x, tb, sample_index=sample_index) / self.sde.std(t)
 
 
-def train_score(model: ScoreMLP, sde: AbstractSDE, latents: np.ndarray, *, steps: int, batch: int,
+def train_score(model: CrossbarEpsNet, sde: AbstractSDE, latents: np.ndarray, *, steps: int, batch: int,
                 lr: float, key: jax.Array, progress: bool = True):
-    """Denoising score matching on standardised VAE latents."""
+    """Denoising score matching on standardised VAE latents, every forward pass on the crossbar.
+
+    The DAC and ADC quantisers pass gradients straight through (cimjax.crossbar.periphery),
+    so the weights learn to live with the periphery they are read through.
+    """
     k_init, k_fit = jax.random.split(key)
     params = model.init(k_init, jnp.zeros((1, model.dim)), jnp.zeros((1,)))
     loss = lambda p, x0, k: dsm_loss(model.apply, p, sde, x0, k)  # noqa: E731
-    return fit(loss, params, latents, steps=steps, batch=batch, lr=lr, key=k_fit, desc="score net",
+    return fit(loss, params, latents, steps=steps, batch=batch, lr=lr, key=k_fit, desc="score net (crossbar)",
                progress=progress)
 
 
-@dataclasses.dataclass(frozen=True)
-class InSituNet:
-    """`StochasticNetFn`: dx = f(x, t) dt + (g(t)^2 dt / sigma(t)) * h(x, t; P-bits).
-
-    h is one pass of the MC-dropconnect network (here the stand-in MLP). The two
-    deterministic terms are the parametrisation the ex-situ score net also uses
-    (score = -z_hat / sigma), so with P-bits held fixed and h = z_hat this is exactly the
-    ex-situ drift; the pass's P-bit spread must supply the diffusion term g sqrt|dt| z.
-    """
-
-    model: nn.Module
-    sde: AbstractSDE
-
-    def __call__(self, params, x, t, dt, key, keep_prob):
-        h = self.model.apply(params, x, t, key, keep_prob)
-        return self.sde.drift(x, t) * dt + (jnp.square(self.sde.diffusion(t)) * dt / self.sde.std(t)) * h
-
-
-def init_insitu_from_score(score_params):
-    """In-situ weights copied from the ex-situ score net (same architecture, layer by layer).
-
-    The comparison then uses the same network weights as far as it allows; with its
-    P-bits held fixed the in-situ network is the ex-situ drift network.
-    """
-    src = score_params["params"]
-    return {f"DropconnectDense_{i}": dict(src[f"Dense_{i}"]) for i in range(len(src))}
-
-
 def transition_targets(teacher: ExSituStep, teacher_params, x: jax.Array, t: jax.Array, dt: jax.Array):
-    """The ex-situ transition of states x [B, D] at times t [B]: (mean increment [B, D], std [B])."""
-    mean, std = jax.vmap(teacher.mean_and_std, in_axes=(None, 0, 0, 0))(teacher_params, x, t, dt)
+    """The ex-situ transition of states x [B, D] at one time t: (mean increment [B, D], std [])."""
+    idx = jnp.arange(x.shape[0], dtype=jnp.uint32)  # P-bits fixed: the ids change nothing
+    mean, std = teacher.mean_and_std(teacher_params, x, t, dt, idx)
     return mean - x, std
 
 
-def train_insitu(model: StandInDropconnectMLP, teacher: ExSituStep, teacher_params, latents: np.ndarray,
-                 *, n_steps: int, passes: int, keep_prob: float, steps: int, batch: int, lr: float,
-                 key: jax.Array, freeze_weights: bool = True, progress: bool = True):
-    """Trains one stochastic pass to reproduce the ex-situ transition x_t -> x_{t+dt} (mean and spread).
+def repeat_passes(x: jax.Array, passes: int) -> tuple[jax.Array, jax.Array]:
+    """x [B, D] -> ([B * passes, D] with each state repeated `passes` times, sample ids 0 .. B*passes - 1).
 
-    Starts from the score net's weights (`init_insitu_from_score`). States x_t ~ p_t at
-    the sampler's grid times; in units of the teacher's noise scale c = g sqrt|dt| its
-    transition is N(m, I). Loss: the energy score of `passes` (>= 2) P-bit passes
-    against antithetic targets m +- z, which cancels the target's sampling noise in the
-    gradient of the mean to first order.
+    One read with distinct sample ids gives `passes` independent P-bit draws per state.
+    """
+    xr = jnp.repeat(x, passes, axis=0)
+    return xr, jnp.arange(xr.shape[0], dtype=jnp.uint32)
 
-    With `freeze_weights` (default) the weights copied from the score net stay fixed and
-    only the noise rows (level r(t), pairs A) train: the mean pass is then the ex-situ
-    drift by construction and training sets the spread. Otherwise every weight trains.
 
-    Returns: (params, loss history).
+def train_insitu(net: InSituCrossbarNet, teacher: ExSituStep, teacher_params, latents: np.ndarray,
+                 *, n_steps: int, passes: int, steps: int, batch: int, lr: float, key: jax.Array,
+                 progress: bool = True):
+    """Trains the noise rows so one crossbar pass reproduces the ex-situ transition x_t -> x_{t+dt}.
+
+    The weights copied from the score net stay fixed (the mean pass is the ex-situ drift
+    by construction); only the noise rows train: their level map r(t) and pair cells A.
+    States x_t ~ p_t at grid times (one time per minibatch, as in sampling); in units of
+    the teacher's noise scale c = g sqrt|dt| its transition is N(m, I). Loss: the energy
+    score of `passes` (>= 2) P-bit passes per state (one crossbar read, distinct sample
+    ids) against antithetic targets m +- z, which cancels the target's sampling noise in
+    the gradient of the mean to first order.
+
+    Returns: ({"score": teacher_params, "noise": trained noise params}, loss history).
     """
     sde = teacher.sde
     grid = sde.time_grid(n_steps)
-    net = InSituNet(model, sde)
     k_init, k_fit = jax.random.split(key)
-    init = model.init(k_init, jnp.zeros((model.dim,)), jnp.zeros(()), None, keep_prob)["params"]
-    frozen = init_insitu_from_score(teacher_params)
-    trainable = {k: v for k, v in init.items() if k not in frozen} if freeze_weights else dict(init, **frozen)
-    frozen = frozen if freeze_weights else {}
-    schedule = lambda t: keep_prob  # noqa: E731
-    passes_fn = jax.vmap(jax.vmap(net, in_axes=(None, None, None, None, 0, None)),
-                         in_axes=(None, 0, 0, 0, 0, None))
+    noise0 = init_noise_params(k_init, net.noise_rows, net.score_net.dim, net.score_net.t_dim)
 
-    def loss(p, x0, k):
+    def loss(noise, x0, k):
         k_i, k_x, k_z, k_p = jax.random.split(k, 4)
-        i = jax.random.randint(k_i, (x0.shape[0],), 0, n_steps)
+        i = jax.random.randint(k_i, (), 0, n_steps)
         t, dt = grid[i], grid[i + 1] - grid[i]
-        mean, std = jax.vmap(sde.marginal)(x0, t)
-        xt = mean + std[:, None] * jax.random.normal(k_x, x0.shape)
+        mean, std = sde.marginal(x0, t)
+        xt = mean + std * jax.random.normal(k_x, x0.shape)
         dm, c = jax.lax.stop_gradient(transition_targets(teacher, teacher_params, xt, t, dt))
-        keys = jax.random.split(k_p, x0.shape[0] * passes).reshape(x0.shape[0], passes)
-        u = passes_fn({"params": {**frozen, **p}}, xt, t, dt, keys, schedule(t)) / c[:, None, None]
-        m = dm / c[:, None]
+        xr, idx = repeat_passes(xt, passes)
+        dx = net({"score": teacher_params, "noise": noise}, xr, t, dt, k_p, idx)
+        u = dx.reshape(x0.shape[0], passes, -1) / c
+        m = dm / c
         z = jax.random.normal(k_z, x0.shape)
         es = jax.vmap(energy_score)(u, m + z) + jax.vmap(energy_score)(u, m - z)
         return 0.5 * jnp.mean(es)
 
-    trained, history = fit(loss, trainable, latents, steps=steps, batch=batch, lr=lr, key=k_fit,
-                           desc="in-situ net", progress=progress)
-    return {"params": {**frozen, **trained}}, history
+    trained, history = fit(loss, noise0, latents, steps=steps, batch=batch, lr=lr, key=k_fit,
+                           desc="in-situ noise rows", progress=progress)
+    return {"score": teacher_params, "noise": trained}, history

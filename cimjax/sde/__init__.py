@@ -5,10 +5,9 @@ from cimjax.sde._losses import energy_score as energy_score
 from cimjax.sde._noise import NoiseSource as NoiseSource
 from cimjax.sde._noise import PbitBitstreamNormal as PbitBitstreamNormal
 from cimjax.sde._noise import StandardNormal as StandardNormal
-from cimjax.sde._noise import pbit_mask as pbit_mask
-from cimjax.sde._noise import quantised_keep_prob as quantised_keep_prob
-from cimjax.sde._steps import KeepProbSchedule as KeepProbSchedule
 from cimjax.sde._sampler import batch_mesh as batch_mesh
+from cimjax.sde._sampler import prior_keys as prior_keys
+from cimjax.sde._sampler import read_key as read_key
 from cimjax.sde._sampler import sample_keys as sample_keys
 from cimjax.sde._sampler import sample_reverse as sample_reverse
 from cimjax.sde._sde import VESDE as VESDE
@@ -20,6 +19,7 @@ from cimjax.sde._steps import ExSituStep as ExSituStep
 from cimjax.sde._steps import InSituStep as InSituStep
 from cimjax.sde._steps import ReverseStep as ReverseStep
 from cimjax.sde._steps import ScoreFn as ScoreFn
+from cimjax.sde._steps import StepRandomness as StepRandomness
 from cimjax.sde._steps import StochasticNetFn as StochasticNetFn
 from cimjax.sde._steps import read_gain as read_gain
 
@@ -32,10 +32,8 @@ __all__ = [
     "NoiseSource",
     "StandardNormal",
     "PbitBitstreamNormal",
-    "pbit_mask",
-    "quantised_keep_prob",
-    "KeepProbSchedule",
     "ReverseStep",
+    "StepRandomness",
     "ScoreFn",
     "StochasticNetFn",
     "ExSituStep",
@@ -43,6 +41,8 @@ __all__ = [
     "read_gain",
     "sample_reverse",
     "sample_keys",
+    "prior_keys",
+    "read_key",
     "batch_mesh",
     "dsm_loss",
     "energy_score",

@@ -1,4 +1,4 @@
-"""Explicit noise sources for the ex-situ sampler, and P-bit masks for in-situ dropconnect.
+"""Explicit noise sources for the ex-situ sampler (the in-situ noise is the crossbar's own P-bits).
 
 The ex-situ scheme (Fig. 21, top) draws the diffusion term's Gaussian from a random
 source outside the array. Two sources share one interface:
@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from cimjax._io import InputError
 
-__all__ = ["NoiseSource", "StandardNormal", "PbitBitstreamNormal", "pbit_mask", "quantised_keep_prob"]
+__all__ = ["NoiseSource", "StandardNormal", "PbitBitstreamNormal"]
 
 
 class NoiseSource(Protocol):
@@ -65,31 +65,3 @@ class PbitBitstreamNormal:
         ones = jnp.sum(jax.lax.population_count(raw).astype(jnp.float32), axis=-1)
         half = self.bits_per_gaussian / 2.0
         return (ones - half) / jnp.sqrt(half / 2.0)
-
-
-def pbit_mask(key: jax.Array, shape: tuple[int, ...], keep_prob) -> jax.Array:
-    """Bernoulli(keep_prob) float32 mask: which P-bits of a dropconnect layer conduct.
-
-    At keep_prob == 0.5 (a Python float: the 50% switching point of Fig. 12) each random
-    32-bit word gives 32 P-bits. Any other value, static or traced (a scheduled write
-    voltage), is quantised to 8 bits, keep = round(256 p) / 256 (assumption: an 8-bit
-    write-voltage DAC), and each word gives 4 P-bits by comparing its bytes.
-    """
-    n = 1
-    for s in shape:
-        n *= s
-    if isinstance(keep_prob, float) and keep_prob == 0.5:
-        words = jax.random.bits(key, ((n + 31) // 32,), dtype=jnp.uint32)
-        bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)[None, :]) & jnp.uint32(1)
-        return bits.reshape(-1)[:n].reshape(shape).astype(jnp.float32)
-    words = jax.random.bits(key, ((n + 3) // 4,), dtype=jnp.uint32)
-    levels = (words[:, None] >> (8 * jnp.arange(4, dtype=jnp.uint32))[None, :]) & jnp.uint32(255)
-    threshold = jnp.round(jnp.asarray(keep_prob, jnp.float32) * 256.0)
-    return (levels.reshape(-1)[:n].astype(jnp.float32) < threshold).reshape(shape).astype(jnp.float32)
-
-
-def quantised_keep_prob(keep_prob) -> jax.Array:
-    """The keep probability `pbit_mask` realises: exactly 0.5, or round(256 p) / 256."""
-    if isinstance(keep_prob, float) and keep_prob == 0.5:
-        return jnp.float32(0.5)
-    return jnp.round(jnp.asarray(keep_prob, jnp.float32) * 256.0) / 256.0

@@ -1,9 +1,12 @@
 """The reverse diffusion loop: one jitted `lax.scan`, batch sharded over local devices.
 
-Every random draw descends from (seed, global sample index) through
-`jax.random.fold_in`: sample i's prior draw uses fold_in(key_i, 0) and its step-k
-noise (or P-bits) fold_in(key_i, k + 1), with key_i = fold_in(key(seed), i). So a
-sample does not depend on the batch it is drawn in, nor on how many devices share it.
+Every random draw descends from the seed through `jax.random.fold_in`, in two
+separate streams of root = key(seed):
+* per sample: key_i = fold_in(fold_in(root, 0), i); sample i's prior draw uses
+  fold_in(key_i, 0) and its step-k explicit noise fold_in(key_i, k + 1);
+* per step: the crossbar read key of step k is fold_in(fold_in(root, 1), k), shared by
+  the batch; the P-bit hash mixes in each sample's global index (`sample_index`).
+So a sample does not depend on the batch it is drawn in, nor on how many devices share it.
 """
 
 from __future__ import annotations
@@ -18,15 +21,25 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from cimjax._io import InputError
 from cimjax.sde._sde import AbstractSDE
-from cimjax.sde._steps import ReverseStep
+from cimjax.sde._steps import ReverseStep, StepRandomness
 
-__all__ = ["sample_reverse", "sample_keys", "batch_mesh"]
+__all__ = ["sample_reverse", "sample_keys", "read_key", "prior_keys", "batch_mesh"]
 
 
 def sample_keys(seed: jax.Array, indices: jax.Array) -> jax.Array:
-    """Per-sample keys fold_in(key(seed), i) for global indices [B] -> key array [B]."""
-    base = jax.random.key(seed)
+    """Per-sample keys fold_in(fold_in(key(seed), 0), i) for global indices [B] -> key array [B]."""
+    base = jax.random.fold_in(jax.random.key(seed), 0)
     return jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
+
+
+def prior_keys(seed: jax.Array, indices: jax.Array) -> jax.Array:
+    """Keys of the prior draws x_T of global indices [B]: fold_in(key_i, 0)."""
+    return jax.vmap(lambda k: jax.random.fold_in(k, 0))(sample_keys(seed, indices))
+
+
+def read_key(seed: jax.Array, step: jax.Array) -> jax.Array:
+    """The crossbar read key of reverse step `step`: fold_in(fold_in(key(seed), 1), step)."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), step)
 
 
 def batch_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -40,17 +53,16 @@ def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh:
     grid = sde.time_grid(n_steps)
     batch = NamedSharding(mesh, PartitionSpec("batch"))
     replicated = NamedSharding(mesh, PartitionSpec())
-    per_sample = jax.vmap(step, in_axes=(None, 0, None, None, 0))
 
     def run(params, seed, indices):
         keys = sample_keys(seed, indices)
-        prior_keys = jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys)
-        x = jax.vmap(lambda k: sde.prior_sample(k, (dim,)))(prior_keys)
+        x = jax.vmap(lambda k: sde.prior_sample(jax.random.fold_in(k, 0), (dim,)))(keys)
 
         def body(x, k):
             t, dt = grid[k], grid[k + 1] - grid[k]
             step_keys = jax.vmap(lambda key: jax.random.fold_in(key, k + 1))(keys)
-            return per_sample(params, x, t, dt, step_keys), None
+            rand = StepRandomness(step_keys, read_key(seed, k), indices)
+            return step(params, x, t, dt, rand), None
 
         x, _ = jax.lax.scan(body, x, jnp.arange(n_steps))
         return x

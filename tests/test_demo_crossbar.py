@@ -1,0 +1,66 @@
+"""The demo's crossbar networks: same weights in both samplers, in-situ mean = ex-situ drift, op counts."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cimjax.demo.costs import image_counts
+from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet, crossbar_layer_shapes, init_noise_params
+from cimjax.demo.training import EpsScore, repeat_passes, transition_targets
+from cimjax.sde import VPSDE, ExSituStep
+
+
+def _nets(dac_bits=None, adc_bits=None):
+    sde = VPSDE()
+    net = CrossbarEpsNet(3, 32, 2, t_dim=8, dac_bits=dac_bits, adc_bits=adc_bits)
+    sp = net.init(jax.random.key(0), jnp.zeros((1, 3)), jnp.zeros((1,)))
+    ins = InSituCrossbarNet(net, sde, noise_rows=4)
+    ip = {"score": sp, "noise": init_noise_params(jax.random.key(1), 4, 3, 8)}
+    return sde, net, sp, ins, ip
+
+
+def test_in_situ_pass_averages_to_the_ex_situ_drift():
+    # Ideal periphery: E[read] over the P-bits is h @ [W; A; -A] * p / p = h @ W, so the in-situ
+    # differential's mean is the ex-situ mean increment exactly; check within a CLT bound (5 sigma).
+    sde, net, sp, ins, ip = _nets()
+    kernel, bias = ins.out_kernel(ip)
+    np.testing.assert_array_equal(kernel[:32], sp["params"]["layer_2"]["kernel"])  # the same weights
+    ex = ExSituStep(sde, EpsScore(net, sde))
+    x = jax.random.normal(jax.random.key(2), (4, 3))
+    t, dt = jnp.float32(0.5), jnp.float32(-0.01)
+    dm, c = transition_targets(ex, sp, x, t, dt)
+    passes = 2000
+    xr, idx = repeat_passes(x, passes)
+    dx = np.asarray(jax.jit(ins)(ip, xr, t, dt, jax.random.key(3), idx)).reshape(4, passes, 3)
+    m, s = dx.mean(1), dx.std(1, ddof=1)
+    assert np.all(s > 0)  # the P-bits do spread the pass
+    assert np.all(np.abs(m - np.asarray(dm)) < 5 * s / np.sqrt(passes)), (m, dm)
+
+
+def test_in_situ_pass_depends_only_on_key_and_sample_id():
+    sde, net, sp, ins, ip = _nets(dac_bits=8, adc_bits=8)
+    x = jax.random.normal(jax.random.key(4), (6, 3))
+    t, dt = jnp.float32(0.3), jnp.float32(-0.02)
+    idx = jnp.arange(100, 106, dtype=jnp.uint32)
+    run = jax.jit(ins)
+    full = run(ip, x, t, dt, jax.random.key(5), idx)
+    part = run(ip, x[2:5], t, dt, jax.random.key(5), idx[2:5])
+    np.testing.assert_allclose(full[2:5], part, rtol=1e-6, atol=1e-6)
+    other = run(ip, x, t, dt, jax.random.key(6), idx)
+    assert not np.allclose(other, full)  # another read key: other P-bits
+
+
+@pytest.mark.parametrize("n_steps", [1, 10])
+def test_image_counts_closed_form(n_steps):
+    # per step: ex-situ reads every layer with P-bits off and draws D Gaussians of K bits (moved to the array);
+    # in-situ writes one P-bit per cell of the output read, (H + 2R) x D, and moves nothing.
+    _, net, _, _, _ = _nets(8, 8)
+    ex = image_counts("ex_situ", crossbar_layer_shapes(net), n_steps=n_steps, latent_dim=3, bits_per_gaussian=64)
+    ins = image_counts("in_situ", crossbar_layer_shapes(net, 4), n_steps=n_steps, latent_dim=3)
+    assert ex.pbit_writes == ex.random_bits_transferred == n_steps * 3 * 64
+    assert ins.pbit_writes == n_steps * (32 + 8) * 3 and ins.random_bits_transferred == 0
+    cells = (3 + 8) * 32 + 32 * 32 + 32 * 3
+    assert ex.cell_reads == n_steps * cells
+    assert ins.cell_reads == n_steps * (cells + 8 * 3)
+    assert ex.tile_reads == ins.tile_reads == n_steps * 3  # every layer fits one 256 x 256 tile
