@@ -217,6 +217,21 @@ def test_block_sizes_validate():
         BlockSizes(block_b=12)
     with pytest.raises(ValueError, match="batch_chunk"):
         BlockSizes(batch_chunk=0)
+    with pytest.raises(ValueError, match="block_rows"):
+        BlockSizes(block_rows=0)
+
+
+@pytest.mark.parametrize("blocks", [BlockSizes(block_rows=16), BlockSizes(block_rows=16, batch_chunk=3),
+                                    BlockSizes(block_rows=64)])
+def test_xla_row_blocks_and_batch_chunks_match_reference(blocks):
+    # n = 40 is not a multiple of 16 (padded rows) and smaller than 64 (one block of n rows).
+    n, m, batch = 40, 24, 10
+    x = jax.random.normal(jax.random.PRNGKey(1), (batch, n))
+    w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
+    _, a, c, t = _counters(jax.random.PRNGKey(6), batch, n, m, 0.3)
+    got = pbit_matmul(x, w, t, a, c, backend="xla", block_sizes=blocks)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(pbit_matmul_reference(x, w, t, a, c)), rtol=1e-5,
+                               atol=1e-5)
 
 
 @pytest.mark.slow
