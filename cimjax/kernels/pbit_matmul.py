@@ -11,6 +11,9 @@ and again in the backward pass, so memory stays O(B*M + N*M) and no mask is stor
 On the XLA path the forward walks the rows in blocks; each row adds the elementwise
 term x[:, n] * where(draw < t[n], w[n], 0) to a (B, M) accumulator, which XLA:CPU
 compiles to one vectorised loop per block (hash, select and multiply-add in registers).
+The backward pass uses the same accumulate-don't-reduce form twice: dx is the forward
+read of g through the transposed crossbar (a walk over columns into a (B, N) total),
+and dw walks the samples, adding x[b]^T g[b] * K_b to an (N, M) total.
 
 Layout (as the Pallas ops files of jax): the XLA path below, the Pallas GPU kernel in
 `pbit_matmul_pallas.py`, `BlockSizes`, and the plain-jnp `*_reference` functions.
@@ -28,9 +31,6 @@ from jax import lax
 from cimjax.kernels._hash import pbit_bits
 
 BACKENDS = ("auto", "xla", "pallas")
-# Backward pass: elements of one batch chunk's (bc, M, N) intermediate kept around 1 MiB of
-# float32, so a chunk's hash, compare, multiply and reduce stay in the 2 MiB L2 of a server core.
-_CHUNK_ELEMENTS = 1 << 18
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,11 +38,12 @@ class BlockSizes:
     """Tiling of the fused read.
 
     Attributes:
-      batch_chunk: samples per step of the XLA path's loop over the batch (forward: None
-        takes the whole batch in one step; backward: None sizes chunks from the matrix
-        so one step's intermediate stays in cache).
+      batch_chunk: samples per step of the XLA path's loop over the batch, in the forward
+        and in the backward's dx pass (None takes the whole batch in one step).
       block_rows: crossbar rows per step of the XLA forward's loop over the rows; each
-        step is one vectorised elementwise pass over the (B, M) accumulator.
+        step is one vectorised elementwise pass over the (B, M) accumulator. The
+        backward uses it too, as columns per step of its dx pass and samples per
+        step of its dw pass.
       block_b: samples per Pallas program.
       block_m: crossbar columns per Pallas program.
       block_n: crossbar rows per step of a Pallas program's inner loop.
@@ -70,12 +71,6 @@ class BlockSizes:
     def get_default(cls) -> "BlockSizes":
         """Defaults: row blocks measured on a 2-core CPU (XLA); Pallas blocks not yet tuned on a GPU."""
         return cls()
-
-    def chunk_for(self, n_rows: int, n_cols: int, batch: int) -> int:
-        """Samples per step of the XLA backward's loop for an (n_rows, n_cols) crossbar and this batch."""
-        if self.batch_chunk is not None:
-            return max(1, min(self.batch_chunk, batch))
-        return max(1, min(batch, _CHUNK_ELEMENTS // max(1, n_rows * n_cols)))
 
 
 def resolve_backend(backend: str) -> str:
@@ -152,22 +147,42 @@ def _forward_xla(x, w, threshold, sample_key, cell_key, block_sizes):
     return y.reshape(-1, w.shape[1])[:batch]
 
 
-def _backward_xla(x, w, threshold, sample_key, cell_key, g, bc):
-    """dx = (g @ (w*K)^T) per sample and dw = sum_b x_b^T g_b * K_b, masks regenerated."""
+def _dw_samples(x, g, threshold, sample_key, cell_key, nb):
+    """dw (N, M) = sum_b x[b]^T g[b] * K_b: a scan over blocks of nb samples into an (N, M) total.
+
+    Each sample's term where(K_b, x[b, :, None] * g[b, None, :], 0) is elementwise over
+    (N, M), so, as in the forward, one step is one vectorised loop and no reduction op.
+    """
     batch, n = x.shape
-    wt, tt, ct = w.T, threshold.T, cell_key.T
-    xs, As = _chunked(x, sample_key, bc)
-    gs = jnp.pad(g, ((0, xs.shape[0] * bc - batch), (0, 0))).reshape(xs.shape[0], bc, g.shape[1])
+    m = g.shape[1]
+    steps = -(-batch // nb)
+    pad = steps * nb - batch
+    # Padding samples carry x = g = 0, so their terms are zero whatever their masks.
+    xs = jnp.pad(x, ((0, pad), (0, 0))).reshape(steps, nb, n)
+    gs = jnp.pad(g, ((0, pad), (0, 0))).reshape(steps, nb, m)
+    As = jnp.pad(sample_key, (0, pad)).reshape(steps, nb)
 
-    def step(dwt, args):
-        xc, ac, gc = args
-        keep = pbit_bits(ac[:, None, None], ct[None]) < tt[None]
-        dx = jnp.sum(jnp.where(keep, gc[:, :, None] * wt[None], 0.0), axis=1)
-        dwt = dwt + jnp.sum(jnp.where(keep, gc[:, :, None] * xc[:, None, :], 0.0), axis=0)
-        return dwt, dx
+    def step(acc, block):
+        xb, gb, ab = block
+        for j in range(nb):
+            keep = pbit_bits(ab[j], cell_key) < threshold
+            acc = acc + jnp.where(keep, xb[j][:, None] * gb[j][None, :], 0.0)
+        return acc, None
 
-    dwt, dx = lax.scan(step, jnp.zeros_like(wt), (xs, As, gs))
-    return dx.reshape(-1, n)[:batch], dwt.T
+    dw, _ = lax.scan(step, jnp.zeros((n, m), jnp.float32), (xs, gs, As))
+    return dw
+
+
+def _backward_xla(x, w, threshold, sample_key, cell_key, g, block_sizes):
+    """dx = g @ (w * K)^T per sample and dw = sum_b x_b^T g_b * K_b, masks regenerated.
+
+    dx is the forward read of g through the transposed crossbar: K[b, n, m] is a function
+    of (sample_key[b], cell_key[n, m]) only, so transposing the cell arrays gives the same
+    masks. Memory O(B*N + B*M + N*M); each pass hashes every draw once.
+    """
+    dx = _forward_xla(g, w.T, threshold.T, sample_key, cell_key.T, block_sizes)
+    dw = _dw_samples(x, g, threshold, sample_key, cell_key, min(block_sizes.block_rows, x.shape[0]))
+    return dx, dw
 
 
 # ----------------------------------------------------------------------------- public function
@@ -190,9 +205,8 @@ def _pbit_matmul_fwd(x, w, threshold, sample_key, cell_key, block_sizes, backend
 
 def _pbit_matmul_bwd(block_sizes, backend, interpret, residuals, g):
     x, w, threshold, sample_key, cell_key = residuals
-    bc = block_sizes.chunk_for(*w.shape, x.shape[0])
     # The backward pass runs on the XLA path for every backend: same hash, same masks.
-    dx, dw = _backward_xla(x, w, threshold, sample_key, cell_key, g.astype(x.dtype), bc)
+    dx, dw = _backward_xla(x, w, threshold, sample_key, cell_key, g.astype(x.dtype), block_sizes)
     return dx, dw, None, None, None
 
 
