@@ -1,10 +1,9 @@
 """Counting on vs off: what OpCounts bookkeeping adds to a jitted crossbar-sized run.
 
 The workload is a diffusion-like loop: `steps` calls of a jitted MLP whose layers are
-P-bit dropconnect crossbar reads (a plain jnp matmul with a Bernoulli mask, standing in
-for the crossbar kernel so this benchmark does not depend on it). "counting on" adds,
-per step, the bookkeeping a layer does: `count_crossbar_read` for each layer (per call,
-shapes in hand) and the running sum, then prices the run under every scheme at the end.
+exact-mode crossbar reads (`cimjax.crossbar.crossbar_matmul`, 64x64 tiles). "counting on"
+adds, per step, the bookkeeping a layer does: `count_read` for each layer (shapes in hand)
+and the running sum, then prices the run under every scheme at the end.
 The counting alone is also timed without the workload, which bounds the overhead free
 of the timing noise of a shared machine.
 
@@ -20,9 +19,19 @@ import statistics
 from benchmarks._timing import Report, machine_tag, time_fn
 
 
+def crossbar_config():
+    from cimjax.crossbar import CrossbarConfig, PbitConfig, Tile
+
+    return CrossbarConfig(tile=Tile(64, 64), pbit=PbitConfig(mode="exact", keep_prob=0.5))
+
+
 def build(batch: int, width: int, layers: int):
     import jax
     import jax.numpy as jnp
+
+    from cimjax.crossbar import crossbar_matmul
+
+    config = crossbar_config()
 
     keys = jax.random.split(jax.random.PRNGKey(0), layers + 1)
     weights = [jax.random.normal(k, (width, width), jnp.float32) / width**0.5 for k in keys[1:]]
@@ -30,9 +39,8 @@ def build(batch: int, width: int, layers: int):
 
     @jax.jit
     def step(x, key):
-        for i, w in enumerate(weights):  # each layer: one P-bit mask, then the read
-            keep = jax.random.bernoulli(jax.random.fold_in(key, i), 0.5, w.shape)
-            x = jnp.tanh(x @ jnp.where(keep, w, 0.0))
+        for i, w in enumerate(weights):  # each layer: one crossbar read with fresh P-bits
+            x = jnp.tanh(crossbar_matmul(x, w, jax.random.fold_in(key, i), config))
         return x
 
     return step, x0
@@ -52,17 +60,18 @@ def main(argv: list[str] | None = None) -> int:
 
     import jax
 
-    from cimjax.crossbar.counts import OpCounts, count_crossbar_read
+    from cimjax.crossbar import OpCounts, count_read
     from cimjax.energy import cost_report, default_preset
 
     step, x0 = build(args.batch, args.width, args.layers)
     keys = list(jax.random.split(jax.random.PRNGKey(1), args.steps))
     preset = default_preset()
     shapes = [(args.width, args.width)] * args.layers
+    config = crossbar_config()
 
     def count_step(total: OpCounts) -> OpCounts:
         for n, m in shapes:
-            total = total + count_crossbar_read(args.batch, n, m, tile_rows=64, tile_cols=64)
+            total = total + count_read(config, args.batch, n, m)
         return total
 
     def run_off():
@@ -103,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                overhead_pct=100 * alone / off)
     report.notes += [
         f"workload: {args.steps} steps of a jitted {args.layers}-layer MLP, batch {args.batch}, "
-        f"{args.width}x{args.width} layers with a Bernoulli P-bit mask (plain jnp matmul standing "
-        "in for the crossbar kernel); counting = count_crossbar_read per layer per step, summed, "
+        f"{args.width}x{args.width} layers, each an exact-mode crossbar read (64x64 tiles, default "
+        "periphery, keep probability 0.5); counting = count_read per layer per step, summed, "
         "then priced under every design of the default preset",
         "acceptance: counting costs < 5% of the run; 'counting alone' bounds it without the "
         "timing noise of the on/off difference",
