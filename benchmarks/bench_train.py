@@ -6,7 +6,7 @@ crossbar (analog mapping, ideal periphery) and on the demo's crossbar (4-bit
 bit-sliced, 8-bit DAC/ADC, 64x64 tiles); ratios are against the plain flax step.
 Targets (issue 5): exact <= 25x, moment <= 3x.
 
-    python3 -m benchmarks.bench_train [--quick]
+    python3 -m benchmarks.bench_train [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def _step_fn(model, x, y, config):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (checks the script runs)")
+    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
     batch, features = 128, (64, 64, 1)
     rng = np.random.default_rng(0)
@@ -89,7 +90,7 @@ def main(argv=None) -> None:
                         f"DAC/ADC {base.periphery.dac_bits}/{base.periphery.adc_bits} bits, tile "
                         f"{base.tile.rows}x{base.tile.cols}, P-bits at the preset pulse with device spread")
     report.notes.append(f"peak RSS {peak_rss_bytes() / 2**20:.0f} MiB")
-    report.write()
+    report.write(args.out)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ significance that the periphery applies after the ADC (shift-and-add).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cimjax.crossbar.config import CrossbarConfig, Mapping
 
@@ -73,22 +75,55 @@ def programming_key(config: CrossbarConfig, stream: int) -> jax.Array:
     return jax.random.fold_in(jax.random.PRNGKey(config.programming_seed), stream)
 
 
+def config_constant(fn: Callable[[CrossbarConfig, tuple[int, ...]], jax.Array], config: CrossbarConfig,
+                    shape: tuple[int, ...]) -> jax.Array:
+    """`fn(config, shape)` evaluated once per (fn, config, shape) and reused as a constant.
+
+    For programming-time draws (variation, faults, P_sw spread): they are pure functions
+    of the static configuration, so inside a jitted read they need not be recomputed on
+    every call (XLA does not fold random-number generation). Evaluated eagerly even
+    while a jit is being traced; cached on the host (a few recent entries).
+    """
+    shape = tuple(int(s) for s in shape)
+    return jnp.asarray(_config_constant(fn, config, shape, bool(jax.config.jax_enable_x64)))
+
+
+@functools.lru_cache(maxsize=64)
+def _config_constant(fn, config, shape, x64):  # x64 in the key: it changes default dtypes
+    with jax.ensure_compile_time_eval():
+        return np.asarray(fn(config, shape))
+
+
+def _variation(config: CrossbarConfig, shape: tuple[int, ...]) -> jax.Array:
+    """Multiplicative programming variation 1 + sigma * z, z ~ N(0, 1) per pair."""
+    z = jax.random.normal(programming_key(config, STREAM_VARIATION), shape)
+    return 1.0 + config.programming_sigma * z
+
+
+def _fault_state(config: CrossbarConfig, shape: tuple[int, ...]) -> jax.Array:
+    """Per pair: 0 healthy, 1 stuck at zero, 2 stuck at +1, 3 stuck at -1 (int8)."""
+    u = jax.random.uniform(programming_key(config, STREAM_FAULT), shape)
+    positive = jax.random.bernoulli(programming_key(config, STREAM_FAULT_SIGN), 0.5, shape)
+    stuck_one = (u >= config.stuck_at_zero) & (u < config.stuck_at_zero + config.stuck_at_one)
+    state = jnp.where(u < config.stuck_at_zero, 1, jnp.where(stuck_one, jnp.where(positive, 2, 3), 0))
+    return state.astype(jnp.int8)
+
+
 def program_cells(cells: jax.Array, config: CrossbarConfig) -> jax.Array:
     """Applies programming variation and stuck-at faults, both drawn once from the seed.
 
     Variation multiplies each pair's output by (1 + sigma * z), z ~ N(0, 1) (Fig. 9
     spread). A stuck-at-zero pair outputs 0; a stuck-at-one pair outputs +-1 (random
-    sign), whatever was programmed. Faulty cells carry no gradient.
+    sign), whatever was programmed. Faulty cells carry no gradient. The draws depend
+    only on the configuration and shape, so they are computed once (`config_constant`).
     """
     shape = cells.shape
     if config.programming_sigma > 0:
-        z = jax.random.normal(programming_key(config, STREAM_VARIATION), shape)
-        cells = cells * (1.0 + config.programming_sigma * z)
+        cells = cells * config_constant(_variation, config, shape).astype(cells.dtype)
     if config.stuck_at_zero > 0 or config.stuck_at_one > 0:
-        u = jax.random.uniform(programming_key(config, STREAM_FAULT), shape)
-        sign = jnp.where(jax.random.bernoulli(programming_key(config, STREAM_FAULT_SIGN), 0.5, shape), 1.0, -1.0)
-        cells = jnp.where(u < config.stuck_at_zero, 0.0, cells)
-        cells = jnp.where((u >= config.stuck_at_zero) & (u < config.stuck_at_zero + config.stuck_at_one), sign, cells)
+        state = config_constant(_fault_state, config, shape)
+        stuck = jnp.where(state == 2, 1.0, -1.0).astype(cells.dtype)
+        cells = jnp.where(state == 1, 0.0, jnp.where(state >= 2, stuck, cells))
     return cells
 
 

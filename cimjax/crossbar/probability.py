@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from cimjax.crossbar.config import CrossbarConfig
-from cimjax.crossbar.mapping import STREAM_PBIT_SPREAD, programming_key
+from cimjax.crossbar.mapping import STREAM_PBIT_SPREAD, config_constant, programming_key
 
 
 def _device_api():
@@ -24,13 +24,20 @@ def keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Arra
     `pbit.keep_prob` overrides the device. Otherwise each P-bit's curve is drawn with the
     preset's device-to-device spread (Fig. 13) from the programming seed when `spread`,
     or the nominal curve is used, at (voltage, width) = the preset's calibrated 1.5 V,
-    700 ps (Figs. 11-12) unless set. Mode "off" keeps every cell.
+    700 ps (Figs. 11-12) unless set. Mode "off" keeps every cell. The device part depends
+    on the configuration only, so it is evaluated once per (config, shape) and reused.
     """
     pbit = config.pbit
     if pbit.mode == "off":
         return jnp.ones(shape, jnp.float32)
     if pbit.keep_prob is not None:
         return jnp.full(shape, pbit.keep_prob, jnp.float32)
+    return config_constant(_device_keep_probability, config, shape)
+
+
+def _device_keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Array:
+    """P_sw of every cell's P-bit from the device preset (spread drawn from the programming seed)."""
+    pbit = config.pbit
     default_preset, sample_pbit_curves = _device_api()
     preset = default_preset()
     voltage = preset.calibrated_voltage if pbit.voltage is None else pbit.voltage

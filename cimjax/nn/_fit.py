@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax
@@ -68,6 +69,7 @@ def fit(
         raise InputError(f"batch_size={config.batch_size} must be <= the number of examples {x.shape[0]}")
     if int(num_steps) < 0 or int(chunk_steps) < 1:
         raise InputError(f"{num_steps=} must be >= 0 and {chunk_steps=} >= 1")
+    tx_default = tx is None
     tx = tx or make_optimizer(config)
     described = run_config(model, config)
     if state is None:
@@ -75,7 +77,7 @@ def fit(
         if checkpoint is not None and resume and Path(checkpoint).exists():
             state = load_checkpoint(checkpoint, state, described)
             state = jax.tree.map(jnp.asarray, state)
-    step_fn = make_train_chunk(model, tx, config)
+    step_fn = _chunk_fn(model, tx, config, tx_default)
     xj, yj = jnp.asarray(x), jnp.asarray(y)
     losses: list[np.ndarray] = []
     start = int(state.step)
@@ -96,3 +98,19 @@ def fit(
     if bar is not None:
         bar.close()
     return state, (np.concatenate(losses) if losses else np.zeros((0,), np.float32))
+
+
+def _chunk_fn(model: nn.Module, tx: optax.GradientTransformation, config: TrainConfig, tx_default: bool) -> Callable:
+    if tx_default:
+        try:
+            return _default_chunk(model, config)
+        except TypeError:  # an unhashable module attribute: build it afresh
+            pass
+    return make_train_chunk(model, tx, config)
+
+
+@functools.lru_cache(maxsize=16)
+def _default_chunk(model: nn.Module, config: TrainConfig) -> Callable:
+    """The jitted chunk of `make_train_chunk` with the default optimiser, built once per
+    (model, config): repeated or resumed `fit` calls reuse its compilations."""
+    return make_train_chunk(model, make_optimizer(config), config)

@@ -63,14 +63,30 @@ def mc_samples(
         raise InputError(f"{num_samples=} must be >= 1")
     if chunk is not None and int(chunk) < 1:
         raise InputError(f"{chunk=} must be >= 1 or None")
+    arrays = {k: v for k, v in kwargs.items() if isinstance(v, (jax.Array, np.ndarray))}
+    static = tuple(sorted((k, v) for k, v in kwargs.items() if k not in arrays))
+    chunk = None if chunk is None or int(chunk) >= int(num_samples) else int(chunk)
+    try:
+        hash((apply_fn, static))
+    except TypeError:  # unhashable callable or option: trace it eagerly instead
+        return _passes(apply_fn, variables, x, key, arrays, int(num_samples), chunk, static)
+    return _passes_jit(apply_fn, variables, x, key, arrays, int(num_samples), chunk, static)
+
+
+def _passes(apply_fn, variables, x, key, arrays, num_samples, chunk, static):
+    """The S passes of `mc_samples`: (S, B, D)."""
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(num_samples, dtype=jnp.uint32))
 
     def one(k: jax.Array) -> jax.Array:
-        return apply_fn(variables, x, rngs={"pbit": k}, **kwargs)
+        return apply_fn(variables, x, rngs={"pbit": k}, **arrays, **dict(static))
 
-    if chunk is None or chunk >= num_samples:
+    if chunk is None:
         return jax.vmap(one)(keys)
-    return jax.lax.map(one, keys, batch_size=int(chunk))
+    return jax.lax.map(one, keys, batch_size=chunk)
+
+
+# One compiled program for all S passes (not op-by-op dispatch of a vmapped flax apply).
+_passes_jit = jax.jit(_passes, static_argnums=(0, 5, 6, 7))
 
 
 def summarize_samples(
