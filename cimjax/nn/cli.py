@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Fig. 22: ANN vs MC-dropconnect model on the emulated crossbar (heteroscedastic regression)",
         description="Trains the ANN (P-bits fixed) and the MC-dropconnect network (in-situ P-bits) on "
                     "y = x sin x + 0.3 e1 + 0.3 x e2 and writes a plot (PNG) and a table (markdown + JSON) "
-                    "of test NLL, CRPS and 90%%-interval coverage.",
+                    "of test NLL, CRPS and 90%-interval coverage.",
     )
     p.add_argument("--out", default="regress-results", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and P-bits (default: 0)")
