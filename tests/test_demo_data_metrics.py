@@ -1,6 +1,7 @@
 """Data loading, bad MNIST files, quality metrics against closed forms, checkpoints of other configs."""
 
 import gzip
+import warnings
 
 import numpy as np
 import pytest
@@ -72,6 +73,19 @@ def test_frechet_distance_of_gaussians():
     a = rng.normal(0.0, 1.0, (n, d))
     b = rng.normal(1.0, 2.0, (n, d))
     assert M.frechet_distance(a, b) == pytest.approx(d * 1.0 + d * 1.0, rel=0.03)
+
+
+def test_frechet_distance_with_singular_covariance():
+    # a dead feature (constant column, as ReLU features often have) makes both covariances
+    # singular; the closed form above still holds on the live features: D (s1 - s2)^2
+    rng = np.random.default_rng(2)
+    n = 100_000
+    a = np.column_stack([rng.normal(0.0, 1.0, (n, 2)), np.zeros(n)])
+    b = np.column_stack([rng.normal(0.0, 3.0, (n, 2)), np.zeros(n)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fd = M.frechet_distance(a, b)
+    assert fd == pytest.approx(2 * (3.0 - 1.0) ** 2, rel=0.03)
 
 
 def test_histogram_and_nearest_neighbour():

@@ -14,7 +14,6 @@ All distances compare two sets of flattened images (or classifier features), [N,
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 __all__ = ["mmd_rbf", "median_bandwidth", "sliced_wasserstein", "frechet_distance", "label_histogram",
            "nn_distance"]
@@ -63,10 +62,12 @@ def frechet_distance(fa: np.ndarray, fb: np.ndarray) -> float:
     fa, fb = np.asarray(fa, np.float64), np.asarray(fb, np.float64)
     mu_a, mu_b = fa.mean(0), fb.mean(0)
     sa, sb = np.cov(fa, rowvar=False), np.cov(fb, rowvar=False)
-    covmean = scipy.linalg.sqrtm(sa @ sb)
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real  # tiny imaginary parts from round-off
-    return float(np.sum(np.square(mu_a - mu_b)) + np.trace(sa) + np.trace(sb) - 2.0 * np.trace(covmean))
+    # tr sqrt(sa sb) = sum sqrt(eig(sa^1/2 sb sa^1/2)): a symmetric PSD form, so it stays real
+    # and defined when the feature covariances are singular (features of a ReLU net often are).
+    lam, vec = np.linalg.eigh(sa)
+    sqrt_sa = (vec * np.sqrt(np.clip(lam, 0.0, None))) @ vec.T
+    trace_covmean = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(sqrt_sa @ sb @ sqrt_sa), 0.0, None)))
+    return float(np.sum(np.square(mu_a - mu_b)) + np.trace(sa) + np.trace(sb) - 2.0 * trace_covmean)
 
 
 def label_histogram(labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
