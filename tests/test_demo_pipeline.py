@@ -70,9 +70,8 @@ def test_cli_errors(tmp_path, capsys):
     assert (busy / "x.txt").read_text() == "keep"
 
 
-@pytest.mark.slow
 def test_demo_acceptance(tmp_path):
-    """Issue 6 acceptance with the demo's default configuration (fixed seeds; ~2.5 min on 2 cores).
+    """Issue 6 acceptance with the demo's default configuration (fixed seeds; ~1.5 min on 2 cores).
 
     Both samplers on the emulated crossbar (ex-situ: P-bits fixed + explicit noise; in-situ:
     one exact-mode P-bit read per step). The acceptance runs at the defaults: the reduced

@@ -24,8 +24,8 @@ def test_quick_regression_mc_beats_ann_and_ann_has_no_spread():
     assert 0.85 <= result["mc"]["coverage_90"] <= 0.95
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("config", [IDEAL, None], ids=["ideal", "demo-crossbar"])
+@pytest.mark.parametrize("config", [pytest.param(IDEAL, marks=pytest.mark.slow), None],
+                         ids=["ideal", "demo-crossbar"])
 def test_full_regression_coverage_per_tenth_of_the_range(config):
     result = run_regression(0, RegressionSetup(), config=config)
     mc = result["mc"]
