@@ -173,15 +173,24 @@ def test_pallas_on_cpu_without_interpret_is_an_error():
         pbit_matmul(jnp.ones((2, 4)), jnp.ones((4, 4)), t, a, c, backend="cuda")
 
 
-@pytest.mark.parametrize("backend,interpret", [("xla", False), ("pallas", True)])
-def test_gradients_match_materialised_mask_reference(backend, interpret):
+def _gradient_problem():
+    """x (11, 24), w (24, 20), per-cell thresholds, counters and a cotangent g (11, 20).
+
+    Batch 11, rows 24 and columns 20 are not multiples of 8: padded samples, rows and
+    columns in both passes.
+    """
     n, m, batch = 24, 20, 11
     x = jax.random.normal(jax.random.PRNGKey(1), (batch, n))
     w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
     p = jax.random.uniform(jax.random.PRNGKey(3), (n, m))
-    seed, a, c, _ = _counters(jax.random.PRNGKey(4), batch, n, m, 0.5)
-    t = keep_threshold(p)
+    _, a, c, _ = _counters(jax.random.PRNGKey(4), batch, n, m, 0.5)
     g = jax.random.normal(jax.random.PRNGKey(5), (batch, m))
+    return x, w, keep_threshold(p), a, c, g
+
+
+@pytest.mark.parametrize("backend,interpret", [("xla", False), ("pallas", True)])
+def test_gradients_match_materialised_mask_reference(backend, interpret):
+    x, w, t, a, c, g = _gradient_problem()
 
     def loss(f):
         return lambda x, w: jnp.sum(g * f(x, w))
@@ -193,17 +202,10 @@ def test_gradients_match_materialised_mask_reference(backend, interpret):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
 
 
-# batch 11, rows 24 and columns 20 are not multiples of 8: padded samples, rows and columns in both passes.
 @pytest.mark.parametrize("blocks", [BlockSizes(block_rows=8), BlockSizes(block_rows=8, batch_chunk=3),
                                     BlockSizes(block_rows=1), BlockSizes(block_rows=256)])
 def test_xla_gradients_match_reference_across_blocks(blocks):
-    n, m, batch = 24, 20, 11
-    x = jax.random.normal(jax.random.PRNGKey(1), (batch, n))
-    w = jax.random.normal(jax.random.PRNGKey(2), (n, m))
-    p = jax.random.uniform(jax.random.PRNGKey(3), (n, m))
-    _, a, c, _ = _counters(jax.random.PRNGKey(4), batch, n, m, 0.5)
-    t = keep_threshold(p)
-    g = jax.random.normal(jax.random.PRNGKey(5), (batch, m))
+    x, w, t, a, c, g = _gradient_problem()
     _, vjp = jax.vjp(lambda x, w: pbit_matmul(x, w, t, a, c, backend="xla", block_sizes=blocks), x, w)
     _, vjp_ref = jax.vjp(lambda x, w: pbit_matmul_reference(x, w, t, a, c), x, w)
     for got, want in zip(vjp(g), vjp_ref(g)):
