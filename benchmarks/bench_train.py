@@ -3,7 +3,7 @@
 All at the Fig. 22 demo's size (1 -> 64 -> 64 -> 1, batch 128, Adam, one stochastic
 pass per step with every layer's P-bits written), measured in one run, on the ideal
 crossbar (analog mapping, ideal periphery) and on the demo's crossbar (4-bit
-bit-sliced, 8-bit DAC/ADC, 64x64 tiles); ratios are against the plain flax step.
+bit-sliced, 8-bit DAC/ADC, 64x64 tiles, ADC ranges fitted to each layer's fan-in); ratios are against the plain flax step.
 Targets (issue 5): exact <= 25x, moment <= 3x.
 
     python3 -m benchmarks.bench_train [--quick] [--out DIR]
@@ -23,7 +23,7 @@ import optax
 from benchmarks._timing import Report, peak_rss_bytes, time_fn
 from cimjax.crossbar import CrossbarConfig
 from cimjax.nn import CrossbarMLP, TrainConfig, make_loss_fn, make_optimizer
-from cimjax.nn._demo import demo_crossbar
+from cimjax.nn._demo import demo_crossbar, layer_configs
 
 
 class PlainMLP(nn.Module):
@@ -78,7 +78,8 @@ def main(argv=None) -> None:
     for label, crossbar in (("ideal crossbar", CrossbarConfig.ideal(keep_prob=0.5)), ("demo crossbar", base)):
         for mode, target in (("exact", 25.0), ("moment", 3.0)):
             cfg = dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, mode=mode))
-            rows.append((f"CrossbarMLP, {label}", mode, CrossbarMLP(features, config=cfg), target))
+            cfgs = layer_configs(cfg, x.shape[1], features[:-1])  # ADC ranges fitted per layer, as the demo
+            rows.append((f"CrossbarMLP, {label}", mode, CrossbarMLP(features, config=cfgs), target))
     plain_s = None
     for name, mode, model, target in rows:
         t = time_fn(_step_fn(model, x, y, config), warmup=2, repeats=repeats, min_time=min_time)["median_s"]

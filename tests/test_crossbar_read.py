@@ -7,7 +7,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile, crossbar_matmul, count_read
+from cimjax.crossbar import (
+    CrossbarConfig,
+    Mapping,
+    PbitConfig,
+    Periphery,
+    Tile,
+    count_read,
+    crossbar_matmul,
+    crossbar_moments,
+    fit_adc_range,
+)
 
 
 def _data(batch, n, m, seed=0):
@@ -107,6 +117,57 @@ def test_moment_mode_matches_exact_within_clt():
     assert np.all(np.abs(ye.mean(0) - ym.mean(0)) < 5 * se_mean)
     se_var = np.sqrt((k4[0] + 2 * var[0] ** 2) / reads + 2 * var[0] ** 2 / reads)
     assert np.all(np.abs(ye.var(0, ddof=1) - ym.var(0, ddof=1)) < 5 * se_var)
+
+
+# Bit-sliced cells, an 8-bit DAC, read noise, 16-row tiles, P_sw device spread and
+# programming variation: every part of a read that `crossbar_moments` models exactly.
+SLICED = CrossbarConfig(mapping=Mapping("bitslice", bits=3), tile=Tile(rows=16, cols=64), programming_sigma=0.05,
+                        periphery=Periphery(dac_bits=8, adc_bits=None, read_noise=0.05))
+
+
+def test_closed_form_moments_match_exact_reads_of_a_bit_sliced_crossbar():
+    n, m, reads = 40, 4, 4000
+    x, w = _data(1, n, m, seed=11)
+    xs = jnp.broadcast_to(x, (reads, n))
+    y = np.asarray(crossbar_matmul(xs, w, jax.random.PRNGKey(12), SLICED), np.float64)
+    mean, var = (np.asarray(v, np.float64)[0] for v in crossbar_moments(x, w, SLICED))
+    assert np.all(np.abs(y.mean(0) - mean) < 5 * np.sqrt(var / reads))
+    # Var of a sample variance is (k4 + 2 var^2) / R. Each kept-or-dropped term has fourth cumulant
+    # t^4 p(1-p)(1 - 6p(1-p)) < 0 for p in (0.21, 0.79) (here P_sw ~ 0.48 +- 0.05), read noise has none.
+    assert np.all(np.abs(y.var(0, ddof=1) - var) < 5 * np.sqrt(2 * var**2 / reads))
+
+
+def test_moment_mode_draws_gaussians_with_the_closed_form_moments():
+    n, m, reads = 64, 3, 4000
+    cfg = dataclasses.replace(fit_adc_range(CrossbarConfig(mapping=Mapping("bitslice", bits=4),
+                                                           tile=Tile(rows=32, cols=64),
+                                                           periphery=Periphery(adc_range=16.0)), n),
+                              pbit=PbitConfig(mode="moment"))
+    x, w = _data(1, n, m, seed=13)
+    xs = jnp.broadcast_to(x, (reads, n))
+    y = np.asarray(crossbar_matmul(xs, w, jax.random.PRNGKey(14), cfg), np.float64)
+    mean, var = (np.asarray(v, np.float64)[0] for v in crossbar_moments(x, w, cfg))
+    _check_moments(y, mean, var, np.zeros_like(var))
+    # A standard normal's E[z^3] = 0 and E[z^4] = 3, with Var[z^3] = 15 and Var[z^4] = 105 - 9 = 96.
+    z = (y - mean) / np.sqrt(var)
+    assert np.all(np.abs((z**3).mean(0)) < 5 * np.sqrt(15 / reads))
+    assert np.all(np.abs((z**4).mean(0) - 3) < 5 * np.sqrt(96 / reads))
+
+
+def test_fit_adc_range_bounds_the_range_by_the_fan_in():
+    base = CrossbarConfig(mapping=Mapping("bitslice", bits=4), tile=Tile(rows=64, cols=64),
+                          periphery=Periphery(dac_range=0.5, adc_range=16.0))
+    assert fit_adc_range(base, 1).periphery.adc_range == 0.5  # one row sums to at most dac_range
+    assert fit_adc_range(base, 20).periphery.adc_range == 10.0
+    assert fit_adc_range(base, 64) is base  # 32 >= 16: already within the bound
+    merged = dataclasses.replace(base, mapping=Mapping("bitslice", bits=4, shift_and_add=False))
+    assert fit_adc_range(merged, 1).periphery.adc_range == 0.5 * 15  # slices merged: 1 + 2 + 4 + 8
+    full = dataclasses.replace(base, periphery=Periphery(adc_range=None))
+    assert fit_adc_range(full, 3000).periphery.adc_range == 64.0  # a tile has at most 64 rows
+    ideal = CrossbarConfig.ideal()
+    assert fit_adc_range(ideal, 1) is ideal
+    with pytest.raises(Exception, match="fan_in=0"):
+        fit_adc_range(base, 0)
 
 
 MODES = [PbitConfig(mode="exact"), PbitConfig(mode="refresh", refresh=3), PbitConfig(mode="moment"),

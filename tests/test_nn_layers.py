@@ -127,3 +127,19 @@ def test_layer_gradients_match_materialised_mask_reference(rescale, monkeypatch)
     np.testing.assert_allclose(gx, rx, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gp["params"]["kernel"], rp["params"]["kernel"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gp["params"]["bias"], rp["params"]["bias"], rtol=1e-6)
+
+
+def test_per_layer_configs_apply_to_their_layers():
+    from cimjax.crossbar import Periphery
+
+    x = jax.random.normal(jax.random.key(7), (5, 2))
+    coarse = CrossbarConfig(periphery=Periphery(adc_bits=3, adc_range=8.0), pbit=IDEAL.pbit)
+    shared = CrossbarMLP((4, 3), config=IDEAL, deterministic=True)
+    params = jax.tree.map(lambda p: p + 0.1, shared.init({"params": jax.random.key(8)}, x))
+    first = CrossbarMLP((4, 3), config=(coarse, IDEAL), deterministic=True)
+    last = CrossbarMLP((4, 3), config=(IDEAL, coarse), deterministic=True)
+    assert not np.allclose(first.apply(params, x), shared.apply(params, x))
+    # the coarse ADC in the first layer is not the coarse ADC in the last one
+    assert not np.allclose(first.apply(params, x), last.apply(params, x))
+    with pytest.raises(InputError, match="config has 3 entries"):
+        CrossbarMLP((4, 3), config=(IDEAL, IDEAL, IDEAL))

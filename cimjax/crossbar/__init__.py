@@ -1,8 +1,9 @@
 """cimjax.crossbar: weights to probabilistic differential pairs, tiles, periphery, op counts.
 
-`crossbar_matmul` (one read of the crossbar) is implemented in `cimjax.kernels`, which
-sits above this package; it is re-exported here lazily so that importing
-`cimjax.crossbar` never imports the kernels.
+`crossbar_matmul` (one read of the crossbar) and `crossbar_moments` (its closed-form
+mean and variance) are implemented in `cimjax.kernels`, which sits above this package;
+they are re-exported here lazily so that importing `cimjax.crossbar` never imports the
+kernels.
 """
 
 from cimjax.crossbar.config import MAX_TILE_COLS as MAX_TILE_COLS
@@ -12,6 +13,7 @@ from cimjax.crossbar.config import Mapping as Mapping
 from cimjax.crossbar.config import PbitConfig as PbitConfig
 from cimjax.crossbar.config import Periphery as Periphery
 from cimjax.crossbar.config import Tile as Tile
+from cimjax.crossbar.config import fit_adc_range as fit_adc_range
 from cimjax.crossbar.counts import OpCounts as OpCounts
 from cimjax.crossbar.counts import count_crossbar_read as count_crossbar_read
 from cimjax.crossbar.mapping import MappedWeights as MappedWeights
@@ -38,8 +40,10 @@ __all__ = [
     "count_crossbar_read",
     "count_read",
     "crossbar_matmul",
+    "crossbar_moments",
     "dac",
     "effective_weights",
+    "fit_adc_range",
     "keep_probability",
     "map_weights",
     "program_cells",
@@ -48,8 +52,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    if name == "crossbar_matmul":
-        from cimjax.kernels.crossbar_read import crossbar_matmul
+    if name in ("crossbar_matmul", "crossbar_moments"):
+        from cimjax.kernels import crossbar_read
 
-        return crossbar_matmul
+        return getattr(crossbar_read, name)
     raise AttributeError(f"module 'cimjax.crossbar' has no attribute {name!r}")

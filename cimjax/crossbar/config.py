@@ -219,3 +219,25 @@ class CrossbarConfig:
         """Float conductances and ideal periphery: the reference for tests and training."""
         return cls(mapping=Mapping(scheme=scheme), periphery=Periphery.ideal(),
                    pbit=PbitConfig(mode=mode, keep_prob=keep_prob))
+
+
+def fit_adc_range(config: CrossbarConfig, fan_in: int) -> CrossbarConfig:
+    """`config` with its ADC range cut to the largest column sum a layer of `fan_in` rows makes.
+
+    A column of r active rows sums to at most dac_range * r (|cell| <= 1; times the slices'
+    total significance when they are merged before the ADC), so levels beyond it are never
+    used: a designer calibrates each array's ADC to its fan-in. Without this a 1-input layer
+    on a +-16 ADC gets 1/16 of the levels (assumption: per-layer ADC calibration, common in
+    CIM macros). Unchanged when the ADC is ideal or already within the bound.
+    """
+    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 1:
+        raise InputError(f"fit_adc_range: fan_in={fan_in!r} must be a positive int")
+    periphery = config.periphery
+    if periphery.adc_bits is None:
+        return config
+    slices = config.mapping.slices
+    gain = float(2**slices - 1) if slices > 1 and not config.mapping.shift_and_add else 1.0
+    bound = float(periphery.dac_range) * min(fan_in, config.tile.rows) * gain
+    if periphery.adc_range is not None and periphery.adc_range <= bound:
+        return config
+    return dataclasses.replace(config, periphery=dataclasses.replace(periphery, adc_range=bound))

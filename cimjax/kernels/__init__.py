@@ -7,8 +7,9 @@ from cimjax.kernels._hash import mix32 as mix32
 from cimjax.kernels._hash import sample_keys as sample_keys
 from cimjax.kernels._hash import seed_words as seed_words
 from cimjax.kernels.crossbar_read import crossbar_matmul as crossbar_matmul
-from cimjax.kernels.modes import moment_mean_var as moment_mean_var
-from cimjax.kernels.modes import pbit_matmul_moment as pbit_matmul_moment
+from cimjax.kernels.crossbar_read import crossbar_moments as crossbar_moments
+from cimjax.kernels.modes import gaussian_read as gaussian_read
+from cimjax.kernels.modes import moment_weights as moment_weights
 from cimjax.kernels.modes import pbit_matmul_refresh as pbit_matmul_refresh
 from cimjax.kernels.pbit_matmul import BlockSizes as BlockSizes
 from cimjax.kernels.pbit_matmul import pbit_mask_reference as pbit_mask_reference
@@ -20,13 +21,14 @@ __all__ = [
     "BlockSizes",
     "cell_keys",
     "crossbar_matmul",
+    "crossbar_moments",
     "fmix32",
+    "gaussian_read",
     "keep_threshold",
     "mix32",
-    "moment_mean_var",
+    "moment_weights",
     "pbit_mask_reference",
     "pbit_matmul",
-    "pbit_matmul_moment",
     "pbit_matmul_pallas",
     "pbit_matmul_reference",
     "pbit_matmul_refresh",

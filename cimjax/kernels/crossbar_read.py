@@ -6,6 +6,9 @@
              --read noise, per-tile ADC, digital sum over row tiles
              --shift-and-add over the S slices, times the mapping scale--> y (B, M)
 
+Mode "moment" replaces everything after the DAC by one Gaussian draw per output from
+the read's closed-form moments (`crossbar_moments`).
+
 This lives in `cimjax.kernels` because it calls the kernels, and `cimjax.crossbar`
 (which the kernels import) re-exports it as `cimjax.crossbar.crossbar_matmul`.
 """
@@ -25,7 +28,7 @@ from cimjax.crossbar.mapping import map_weights, program_cells
 from cimjax.crossbar.periphery import adc, adc_full_scale, dac, read_noise_std
 from cimjax.crossbar.probability import keep_probability
 from cimjax.kernels._hash import cell_keys, keep_threshold, normal_from_counters, sample_keys, seed_words
-from cimjax.kernels.modes import pbit_matmul_moment, pbit_matmul_refresh
+from cimjax.kernels.modes import gaussian_read, moment_weights, pbit_matmul_refresh
 from cimjax.kernels.pbit_matmul import BlockSizes, pbit_matmul, resolve_backend
 
 _FLOATS = (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64)
@@ -48,7 +51,7 @@ def _validate(x, weights, key, config, keep_prob, sample_index) -> None:
                          f"(float16, bfloat16, float32, float64)")
     typed = jnp.issubdtype(getattr(key, "dtype", np.int8), jax.dtypes.prng_key)
     raw = getattr(key, "dtype", None) == jnp.uint32 and getattr(key, "shape", None) in ((2,), (4,))
-    if not (typed and key.shape == ()) and not raw:
+    if key is not None and not (typed and key.shape == ()) and not raw:
         raise InputError(f"key={key!r} must be one JAX PRNG key (jax.random.key(seed) or PRNGKey(seed)), "
                          f"not a seed or a batch of keys")
     n, m = weights.shape
@@ -117,6 +120,87 @@ def crossbar_matmul(x: jax.Array, weights: jax.Array, key: jax.Array, config: Cr
     return y.astype(out_dtype)
 
 
+def crossbar_moments(x: jax.Array, weights: jax.Array, config: CrossbarConfig | None = None, *,
+                     keep_prob: jax.Array | float | None = None) -> tuple[jax.Array, jax.Array]:
+    """Closed-form mean and variance (B, M) of one read over its P-bits and periphery noise.
+
+    Every differential pair (slice s of weight (n, m), programmed output c_nms, keep
+    probability p_nms with its device spread) is kept independently, and slices are
+    recombined with significance g_s = 2^s times the mapping scale, so with DAC-quantised
+    inputs u::
+
+        E[y_m]   = scale * sum_n u_n sum_s g_s p_nms c_nms
+        Var[y_m] = scale^2 * (sum_n u_n^2 sum_s g_s^2 p_nms (1 - p_nms) c_nms^2 + periphery)
+
+    The periphery adds independent terms: read noise (sigma^2 sum_n u_n^2 per physical
+    column) and the ADC's rounding error, taken as uniform on one step (step^2 / 12 per
+    conversion, Widrow's model, good when the read's spread exceeds a step). ADC clipping
+    is left out. Mode "moment" draws its reads from N(mean, var); the Gaussian NLL loss
+    uses them. Differentiable (straight-through mapping and DAC).
+
+    Args:
+      x: (B, N) float inputs; weights: (N, M) float weights; config: the crossbar
+        (`CrossbarConfig()` when None; mode "off" keeps every cell: zero P-bit variance).
+      keep_prob: () or (N, M) keep probabilities overriding the device's P_sw.
+
+    Raises:
+      InputError: as `crossbar_matmul`, before any compute.
+    """
+    config = CrossbarConfig() if config is None else config
+    _validate(x, weights, None, config, keep_prob, None)
+    if keep_prob is not None:
+        keep_prob = jnp.asarray(keep_prob, jnp.float32)
+    return _moments(x, weights, keep_prob, config=config)
+
+
+def _cells_and_probs(weights, keep_prob, config):
+    """Mapped weights, programmed cells (N, M*S) and their keep probabilities (N, M*S)."""
+    n, m = weights.shape
+    slices, mode = config.mapping.slices, config.pbit.mode
+    mapped = map_weights(weights.astype(jnp.float32), config.mapping)
+    cells = program_cells(mapped.cells, config)
+    if keep_prob is not None and mode != "off":
+        p = jnp.repeat(jnp.broadcast_to(keep_prob, (n, m)), slices, axis=1)
+    else:
+        p = keep_probability(config, (n, m * slices))
+    return mapped, cells, p
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def _moments(x, weights, keep_prob, *, config):
+    mapped, cells, p = _cells_and_probs(weights, keep_prob, config)
+    return _read_moments(dac(x.astype(jnp.float32), config.periphery), mapped, cells, p, config)
+
+
+def _read_moments(u, mapped, cells, p, config):
+    """(mean, var) (B, M) of a read with DAC outputs u (B, N); see `crossbar_moments`."""
+    n, cols = cells.shape
+    slices = config.mapping.slices
+    sig = mapped.significance
+    w_mean, w_var = moment_weights(cells.reshape(n, -1, slices), p.reshape(n, -1, slices), sig)
+    hp = lax.Precision.HIGHEST
+    mean = jnp.dot(u, w_mean, precision=hp)
+    var = jnp.dot(u * u, w_var, precision=hp)
+    if config.periphery.read_noise > 0:  # one normal per physical column, std sigma * ||u|| over the tiles
+        var = var + config.periphery.read_noise**2 * jnp.sum(sig * sig) * jnp.sum(u * u, axis=1, keepdims=True)
+    var = var + _adc_variance(config, n, sig)
+    return mapped.scale * mean, jnp.square(mapped.scale) * var
+
+
+def _adc_variance(config: CrossbarConfig, n_rows: int, significance: jax.Array) -> jax.Array | float:
+    """Variance of one output's ADC rounding error in cell units (uniform error, step^2 / 12)."""
+    periphery = config.periphery
+    if periphery.adc_bits is None:
+        return 0.0
+    slices = config.mapping.slices
+    merge = slices > 1 and not config.mapping.shift_and_add
+    gain = float(np.sum(2.0 ** np.arange(slices))) if merge else 1.0  # as the read's merged column
+    step = adc_full_scale(periphery, config.tile.rows, gain) / (2 ** (periphery.adc_bits - 1) - 1)
+    row_tiles = -(-n_rows // config.tile.rows)
+    per_column = row_tiles * step * step / 12.0
+    return per_column if merge or slices == 1 else per_column * jnp.sum(significance * significance)
+
+
 @functools.partial(jax.jit, static_argnames=("config", "backend", "block_sizes", "interpret"))
 def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_sizes, interpret):
     batch, n = x.shape
@@ -124,16 +208,13 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
     mapping, periphery, pbit = config.mapping, config.periphery, config.pbit
     slices = mapping.slices
     cols = m * slices
-    mapped = map_weights(weights.astype(jnp.float32), mapping)
-    cells = program_cells(mapped.cells, config)
+    mapped, cells, p = _cells_and_probs(weights, keep_prob, config)
     mode = pbit.mode
-    if keep_prob is not None and mode != "off":
-        p = jnp.repeat(jnp.broadcast_to(keep_prob, (n, m)), slices, axis=1)
-    else:
-        p = keep_probability(config, (n, cols))
     xin = dac(x.astype(jnp.float32), periphery)
     seed = seed_words(key)
     ids = jnp.arange(batch, dtype=jnp.uint32) if sample_index is None else sample_index
+    if mode == "moment":
+        return gaussian_read(*_read_moments(xin, mapped, cells, p, config), seed, ids)
     refresh = pbit.refresh if mode == "refresh" else 1
     if mode in ("exact", "refresh"):
         threshold = keep_threshold(p)
@@ -150,8 +231,6 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
         xt, ct = xin[:, rows], cells[rows]
         if mode == "off":
             yt = jnp.dot(xt, ct, precision=lax.Precision.HIGHEST)
-        elif mode == "moment":
-            yt = pbit_matmul_moment(xt, ct, p[rows], seed, ids, col_offset=t * cols)
         elif refresh > 1 and sample_index is None:
             yt = pbit_matmul_refresh(xt, ct, threshold[rows], seed, ckeys[rows], refresh)
         else:

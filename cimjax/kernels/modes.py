@@ -3,16 +3,17 @@
 * refresh: the P-bits are rewritten every k reads, so k consecutive samples share one
   mask and a group's product is one matrix product (x_g (k, N) @ (w * K_g)). Masks are
   those of `pbit_matmul` with sample key fmix32((sample // k) * GOLDEN + s0).
-* moment: an APPROXIMATION. Given x, the read is a sum of N independent terms, so by the
-  CLT (local reparameterisation, Kingma et al. 2015) it is taken as Gaussian with the
-  exact mean and variance::
+* moment: an APPROXIMATION. Given x, each output of a read is a weighted sum of many
+  independent kept-or-dropped cells, so by the CLT (local reparameterisation, Kingma
+  et al. 2015) it is drawn as one Gaussian with the read's exact mean and variance.
+  Each weight's S slices (cells c_s of significance g_s, keep probabilities p_s) fold
+  into two (N, M) matrices first, so a moment read costs two plain-width products::
 
-      E[y]   = x @ (p * w)
-      Var[y] = (x * x) @ (p * (1 - p) * w * w)
+      E[y]   = u @ W_mean,  W_mean = sum_s g_s p_s c_s
+      Var[y] = (u * u) @ W_var,  W_var = sum_s g_s^2 p_s (1 - p_s) c_s^2   (+ periphery terms)
 
-  Per-column outputs are drawn independently (the exact read's outputs of one sample
-  are correlated only through x, which is given). Tails and small-N behaviour differ
-  from `exact`; use it where a Gaussian read is good enough.
+  One normal per (sample, output column). Tails and small-N behaviour differ from
+  `exact`; use it where a Gaussian read is good enough.
 """
 
 from __future__ import annotations
@@ -52,25 +53,30 @@ def pbit_matmul_refresh(x: jax.Array, w: jax.Array, threshold: jax.Array, seed: 
     return y.reshape(groups * refresh, -1)[:batch]
 
 
-def moment_mean_var(x: jax.Array, w: jax.Array, p: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Exact mean and variance (B, M) of the dropconnect read x @ (w * K), K ~ Bernoulli(p)."""
-    hp = lax.Precision.HIGHEST
-    mean = jnp.dot(x, p * w, precision=hp)
-    var = jnp.dot(x * x, p * (1.0 - p) * w * w, precision=hp)
-    return mean, var
-
-
-def pbit_matmul_moment(x: jax.Array, w: jax.Array, p: jax.Array, seed: jax.Array, sample_index: jax.Array,
-                       col_offset: int = 0) -> jax.Array:
-    """Moment-matched read (approximation): mean + sqrt(var) * z, z from (seed, sample, column).
+def moment_weights(cells: jax.Array, p: jax.Array, significance: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(N, M) weights of the mean and variance of a read, folding each weight's S slices.
 
     Args:
-      x: (B, N) float32. w, p: (N, M) float32 weights and keep probabilities.
-      seed: (6,) uint32 seed words; sample_index: (B,) uint32 sample ids.
-      col_offset: offset of these columns in the counter space (distinct per tile).
+      cells: (N, M, S) programmed pair outputs; p: (N, M, S) keep probabilities;
+      significance: (S,) shift-and-add weights g_s.
+    Returns:
+      W_mean = sum_s g_s p c and W_var = sum_s g_s^2 p (1 - p) c^2, each (N, M).
     """
-    mean, var = moment_mean_var(x, w, p)
-    z = normal_from_counters(seed, sample_index, w.shape[1], col_offset, words=(2, 3))
-    # sqrt has an infinite slope at 0; cells with p in {0, 1} give var = 0 exactly.
+    # Elementwise and a reduction (not einsum's dot): XLA fuses them with the mapping.
+    g = significance[None, None, :]
+    w_mean = jnp.sum(p * cells * g, axis=-1)
+    w_var = jnp.sum(p * (1.0 - p) * jnp.square(cells * g), axis=-1)
+    return w_mean, w_var
+
+
+def gaussian_read(mean: jax.Array, var: jax.Array, seed: jax.Array, sample_index: jax.Array) -> jax.Array:
+    """A moment-matched read (B, M): mean + sqrt(var) * z, z from (seed, sample id, column).
+
+    Args:
+      mean, var: (B, M) float32 moments of the read; seed: (6,) uint32 seed words;
+      sample_index: (B,) uint32 sample ids (so batch size never changes a sample's draw).
+    """
+    z = normal_from_counters(seed, sample_index, mean.shape[1], words=(2, 3))
+    # sqrt has an infinite slope at 0; outputs whose cells all have p in {0, 1} give var = 0.
     safe = jnp.where(var > 0, var, 1.0)
     return mean + jnp.where(var > 0, jnp.sqrt(safe), 0.0) * z

@@ -4,6 +4,9 @@ Both are the same `CrossbarMLP` on the same emulated crossbar (4-bit bit-sliced
 differential pairs, 8-bit DAC and ADC, 64 x 64 tiles, P-bits written at the
 device preset's calibrated pulse with device spread):
 
+Each layer's ADC range is fitted to its fan-in (`fit_adc_range`): the 1-input first
+array's column sums never exceed the DAC range, so its ADC spans +-1 rather than +-16.
+
 - ANN (Fig. 22a): P-bits held fixed, trained with MSE; its predictive is
   N(mean, sigma^2) with one constant sigma fitted (maximum likelihood) to the
   training residuals, since the network itself has no spread.
@@ -21,7 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from cimjax.crossbar import CrossbarConfig, Mapping, Periphery, Tile
+from cimjax.crossbar import CrossbarConfig, Mapping, Periphery, Tile, fit_adc_range
 from cimjax.nn._fit import fit
 from cimjax.nn._inference import mc_predict
 from cimjax.nn._mlp import CrossbarMLP
@@ -35,7 +38,7 @@ from cimjax.nn._regression import (
 )
 from cimjax.nn._train import TrainConfig
 
-__all__ = ["RegressionSetup", "demo_crossbar", "run_regression"]
+__all__ = ["RegressionSetup", "demo_crossbar", "layer_configs", "run_regression"]
 
 
 def demo_crossbar() -> CrossbarConfig:
@@ -64,11 +67,17 @@ class RegressionSetup:
         return cls(n_train=1000, n_test=2000, hidden=(32, 32), steps=1500, mc_samples=200)
 
 
+def layer_configs(config: CrossbarConfig, in_features: int, hidden: tuple[int, ...]) -> tuple[CrossbarConfig, ...]:
+    """One configuration per layer of an MLP, each with its ADC range fitted to its fan-in."""
+    return tuple(fit_adc_range(config, fan_in) for fan_in in (in_features, *hidden))
+
+
 def _models(setup: RegressionSetup, config: CrossbarConfig) -> tuple[CrossbarMLP, CrossbarMLP]:
     features = (*setup.hidden, 1)
-    ann = CrossbarMLP(features, config=config, deterministic=True, in_features=1)
+    configs = layer_configs(config, 1, setup.hidden)
+    ann = CrossbarMLP(features, config=configs, deterministic=True, in_features=1)
     stochastic = (False,) * len(setup.hidden) + (True,)
-    mc = CrossbarMLP(features, config=config, stochastic_layers=stochastic, in_features=1)
+    mc = CrossbarMLP(features, config=configs, stochastic_layers=stochastic, in_features=1)
     return ann, mc
 
 

@@ -28,7 +28,8 @@ class CrossbarMLP(nn.Module):
 
     Attributes:
       features: widths of the layers, the last being the output width.
-      config: `CrossbarConfig` shared by every layer (None: the engine default).
+      config: `CrossbarConfig` shared by every layer (None: the engine default), or a
+        tuple with one per layer (say, an ADC range fitted to each layer's fan-in).
       keep_prob, pulse: the P-bit keep probability or write pulse (V, t), as in
         `CrossbarDense`; None uses the configuration's.
       stochastic_layers: one bool per layer, True where the layer's P-bits are
@@ -58,6 +59,9 @@ class CrossbarMLP(nn.Module):
         if len(self.features) == 0 or not all(isinstance(f, (int, np.integer)) and f >= 1 for f in self.features):
             raise InputError(f"{owner}: features={self.features!r} must be a non-empty sequence of positive ints")
         _check_keep_prob(self.keep_prob, owner)
+        if isinstance(self.config, (tuple, list)) and len(self.config) != len(self.features):
+            raise InputError(f"{owner}: config has {len(self.config)} entries; a per-layer config needs one per "
+                             f"layer ({len(self.features)})")
         if self.stochastic_layers is not None and len(self.stochastic_layers) != len(self.features):
             raise InputError(f"{owner}: stochastic_layers={self.stochastic_layers!r} needs one bool per layer "
                              f"({len(self.features)})")
@@ -113,7 +117,8 @@ class CrossbarMLP(nn.Module):
         stochastic = self.stochastic_layers or (True,) * len(self.features)
         n = len(self.features)
         for i, (width, stoch) in enumerate(zip(self.features, stochastic)):
-            layer = CrossbarDense(width, config=self.config, keep_prob=self.keep_prob, pulse=self.pulse,
+            config = self.config[i] if isinstance(self.config, (tuple, list)) else self.config
+            layer = CrossbarDense(width, config=config, keep_prob=self.keep_prob, pulse=self.pulse,
                                   stochastic=bool(stoch), rescale=self.rescale, name=f"layer_{i}")
             if i == n - 1:
                 return layer(h, deterministic=det, sample_index=sample_index, return_moments=return_moments)
