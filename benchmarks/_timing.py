@@ -1,7 +1,8 @@
 """The one timing helper every benchmark uses.
 
 `time_fn` warms up (compiles), then takes the median of repeated runs, blocking
-on JAX results. `Report` collects rows, each optionally as a ratio against a
+on JAX results; `time_interleaved` times several functions in alternating rounds,
+for ratios that a busy machine's drift does not bias. `Report` collects rows, each optionally as a ratio against a
 baseline measured in the same run, and writes JSON plus a markdown table with
 the machine's description to `benchmarks/results/`.
 """
@@ -50,6 +51,36 @@ def time_fn(fn: Callable[[], Any], *, warmup: int = 1, repeats: int = 5, min_tim
         "max_s": max(times),
         "runs": len(times),
     }
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], *, baseline: str, rounds: int = 15,
+                     calls: int = 100, warmup: int = 20) -> dict[str, dict]:
+    """Per-call wall time of each function, measured in interleaved rounds.
+
+    Each round runs every function `calls` times back to back (blocking once at the
+    end, as a training loop dispatches), so slow drifts of a shared machine hit all of
+    them alike. Returns, per name, the median and min per-call seconds over the rounds
+    and `ratio`: the median over rounds of its time divided by the baseline's in the
+    same round.
+    """
+    for fn in fns.values():
+        out = None
+        for _ in range(warmup):
+            out = fn()
+        _block(out)
+    per_round: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            out = None
+            for _ in range(calls):
+                out = fn()
+            _block(out)
+            per_round[name].append((time.perf_counter() - t0) / calls)
+    base = per_round[baseline]
+    return {name: {"median_s": statistics.median(ts), "min_s": min(ts), "runs": rounds * calls,
+                   "ratio": statistics.median(t / b for t, b in zip(ts, base))}
+            for name, ts in per_round.items()}
 
 
 def peak_rss_bytes() -> int:

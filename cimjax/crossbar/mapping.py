@@ -65,7 +65,9 @@ def map_weights(weights: jax.Array, mapping: Mapping) -> MappedWeights:
     significance = (2.0 ** shifts).astype(jnp.float32)
     # Straight-through share of slice s: 2^s / sum_s 4^s, so sum_s 2^s * share_s = 1.
     share = significance / jnp.sum(significance**2)
-    soft = (w / scale)[:, :, None] * share[None, None, :]
+    # Stacked, not broadcast: the gradient then gathers the S slices with adds instead of
+    # a reduction over the short minor axis, which XLA's CPU backend runs slowly.
+    soft = jnp.stack([(w / scale) * share[s] for s in range(mapping.bits)], axis=-1)
     cells = soft + jax.lax.stop_gradient(hard - soft)
     return MappedWeights(cells.reshape(n, m * mapping.bits), scale, significance)
 

@@ -62,10 +62,10 @@ def moment_weights(cells: jax.Array, p: jax.Array, significance: jax.Array) -> t
     Returns:
       W_mean = sum_s g_s p c and W_var = sum_s g_s^2 p (1 - p) c^2, each (N, M).
     """
-    # Elementwise and a reduction (not einsum's dot): XLA fuses them with the mapping.
-    g = significance[None, None, :]
-    w_mean = jnp.sum(p * cells * g, axis=-1)
-    w_var = jnp.sum(p * (1.0 - p) * jnp.square(cells * g), axis=-1)
+    # Contractions (dots), not reductions over the short minor axis S: XLA's CPU backend
+    # runs those slowly, and they sit in every training step.
+    w_mean = jnp.einsum("nms,s->nm", p * cells, significance)
+    w_var = jnp.einsum("nms,s->nm", p * (1.0 - p) * cells * cells, significance * significance)
     return w_mean, w_var
 
 
