@@ -51,6 +51,23 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def parse_json(text: str, source: str) -> Any:
+    """`json.loads(text)`, or an InputError naming `source`, line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+
+
+def read_json(path: str | os.PathLike, what: str = "file") -> Any:
+    """The JSON value in `path`; an InputError naming the file (and line, column) if unusable."""
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read {what}: {err.strerror}") from None
+    return parse_json(text, str(path))
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 

@@ -90,3 +90,11 @@ def test_demo_acceptance(tmp_path):
     assert payload["transitions"]["std_rel_err_avg"] < 0.10
     for f in ("metrics.md", "metrics.json", "grid_ex_situ.png", "grid_in_situ.png", "embedding.png"):
         assert (tmp_path / "out" / f).exists()
+
+
+def test_corrupt_sampling_manifest_names_the_file_and_line(tmp_path):
+    from cimjax.demo.sample_io import MANIFEST, _open_run
+
+    (tmp_path / MANIFEST).write_text('{"seed": 1,\n "batch": }\n')
+    with pytest.raises(InputError, match=rf"{MANIFEST}:2:\d+: invalid JSON"):
+        _open_run(tmp_path, {"seed": 1}, force=False)

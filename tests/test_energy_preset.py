@@ -111,7 +111,7 @@ def test_malformed_entries_and_header(raw):
 def test_files(tmp_path, raw):
     path = tmp_path / "p.json"
     path.write_text('{"schema": "cimjax.energy.preset",\n "version": 1,,}')
-    with pytest.raises(InputError, match=r"p.json: line 2 column 15: invalid JSON"):
+    with pytest.raises(InputError, match=r"p.json:2:15: invalid JSON"):
         load_preset(path)
     with pytest.raises(InputError, match=r"preset 'nonesuch' is neither a file nor a shipped"):
         load_preset("nonesuch")

@@ -9,14 +9,13 @@ equals an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cimjax._io import InputError, atomic_path, write_json_atomic
+from cimjax._io import InputError, atomic_path, read_json, write_json_atomic
 
 __all__ = ["run_sample", "MANIFEST"]
 
@@ -32,7 +31,9 @@ def _open_run(out: Path, run: dict[str, Any], force: bool) -> list[int]:
     """Checks `out` against `run`; returns the shards already completed (resume)."""
     manifest = out / MANIFEST
     if manifest.exists():
-        stored = json.loads(manifest.read_text())
+        stored = read_json(manifest, "sampling manifest")
+        if not isinstance(stored, dict):
+            raise InputError(f"{manifest}: expected a JSON object, got {type(stored).__name__}")
         diff = [f"{k}: {stored.get(k)!r} -> {v!r}" for k, v in run.items() if stored.get(k) != v]
         if not diff:
             return [k for k in stored.get("completed", [])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from cimjax._io import InputError, write_json_atomic
+from cimjax._io import InputError, read_json, write_json_atomic
 from cimjax.device.calibration import PARAMETERS, SwitchingFit
 from cimjax.device.preset import PRESET_SCHEMA, PRESETS, SCHEMA_VERSION, DevicePreset, check_schema
 from cimjax.device.switching import SwitchingCurve
@@ -56,22 +55,11 @@ def load_fit_json(path: str | os.PathLike) -> tuple[SwitchingCurve, dict[str, Sw
     Raises:
       InputError: unreadable file, invalid JSON, another schema or schema version.
     """
-    obj = _read_json(path)
+    obj = read_json(path)
     check_schema(obj, FIT_SCHEMA, str(path))
     pooled = _curve_from(obj.get("pooled", {}), str(path))
     devices = {str(d.get("device", i)): _curve_from(d, str(path)) for i, d in enumerate(obj.get("devices", []))}
     return pooled, devices, obj
-
-
-def _read_json(path) -> dict:
-    try:
-        text = Path(path).read_text()
-    except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
 
 
 def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DevicePreset | None]:
@@ -88,7 +76,7 @@ def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DeviceP
         return preset.pbit, preset
     if not Path(key).is_file():
         raise InputError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
-    obj = _read_json(key)
+    obj = read_json(key)
     if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
         preset = DevicePreset.from_dict(obj, source=key)
         return preset.pbit, preset

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from cimjax._io import InputError, write_json_atomic
+from cimjax._io import InputError, parse_json, write_json_atomic
 from cimjax.device.data_bit import DataBit
 from cimjax.device.differential_pair import DifferentialPair
 from cimjax.device.switching import SwitchingCurve
@@ -116,11 +116,7 @@ class DevicePreset:
 
     @classmethod
     def from_json(cls, text: str, source: str = "<preset>") -> "DevicePreset":
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-        return cls.from_dict(obj, source)
+        return cls.from_dict(parse_json(text, source), source)
 
 
 def check_schema(obj, schema: str, source: str) -> None:

@@ -16,13 +16,12 @@ file and the key, raised before any figure is computed.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import types
 from pathlib import Path
 from typing import Any, Mapping
 
-from cimjax._io import InputError
+from cimjax._io import InputError, read_json
 from cimjax.energy.params import ALL_PARAMS, SCHEME_PARAMS, required
 from cimjax.energy.units import SI_UNIT, UNITS, units_of
 
@@ -170,16 +169,7 @@ def load_preset(source: str | Path | Mapping = "default") -> Preset:
             shipped = sorted(p.stem for p in PRESET_DIR.glob("*.json"))
             raise InputError(f"preset {str(source)!r} is neither a file nor a shipped preset "
                              f"{shipped}")
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise InputError(f"{path}: cannot read preset: {err.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: line {err.lineno} column {err.colno}: invalid JSON: "
-                         f"{err.msg}") from None
-    return parse_preset(data, str(path))
+    return parse_preset(read_json(path, "preset"), str(path))
 
 
 def default_preset() -> Preset:
