@@ -143,6 +143,9 @@ def crossbar_moments(x: jax.Array, weights: jax.Array, config: CrossbarConfig | 
         (`CrossbarConfig()` when None; mode "off" keeps every cell: zero P-bit variance).
       keep_prob: () or (N, M) keep probabilities overriding the device's P_sw.
 
+    Returns:
+      (mean, var), each (B, M), float32 (float64 if an input is float64).
+
     Raises:
       InputError: as `crossbar_matmul`, before any compute.
     """
@@ -150,7 +153,9 @@ def crossbar_moments(x: jax.Array, weights: jax.Array, config: CrossbarConfig | 
     _validate(x, weights, None, config, keep_prob, None)
     if keep_prob is not None:
         keep_prob = jnp.asarray(keep_prob, jnp.float32)
-    return _moments(x, weights, keep_prob, config=config)
+    out_dtype = jnp.promote_types(jnp.promote_types(x.dtype, weights.dtype), jnp.float32)
+    mean, var = _moments(x, weights, keep_prob, config=config)
+    return mean.astype(out_dtype), var.astype(out_dtype)
 
 
 def _cells_and_probs(weights, keep_prob, config):
