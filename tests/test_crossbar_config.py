@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 from cimjax._io import InputError
-from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile, crossbar_matmul
+from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile, crossbar_matmul, crossbar_moments
 
 BAD_CONFIGS = [
     (lambda: PbitConfig(mode="refresh", refresh=0), "refresh=0"),
@@ -72,13 +72,21 @@ BAD_CALLS = [
 
 @pytest.mark.parametrize("change,needle", BAD_CALLS, ids=[n for _, n in BAD_CALLS])
 def test_bad_call_raises_before_compute(change, needle):
-    args = dict(x=X, weights=W, key=KEY, config=CrossbarConfig())
-    keep_prob = change.pop("keep_prob", None)
-    sample_index = change.pop("sample_index", None)
-    args.update(change)
+    args = {"x": X, "weights": W, "key": KEY, "config": CrossbarConfig(), **change}
     with pytest.raises(InputError) as err:
-        crossbar_matmul(args["x"], args["weights"], args["key"], args["config"], keep_prob=keep_prob,
-                        sample_index=sample_index)
+        crossbar_matmul(args["x"], args["weights"], args["key"], args["config"], keep_prob=args.get("keep_prob"),
+                        sample_index=args.get("sample_index"))
+    assert needle in str(err.value)
+
+
+MOMENT_CALLS = [c for c in BAD_CALLS if "key" not in c[0] and "sample_index" not in c[0]]
+
+
+@pytest.mark.parametrize("change,needle", MOMENT_CALLS, ids=[n for _, n in MOMENT_CALLS])
+def test_bad_moments_call_raises_before_compute(change, needle):
+    args = {"x": X, "weights": W, "config": CrossbarConfig(), **change}
+    with pytest.raises(InputError) as err:
+        crossbar_moments(args["x"], args["weights"], args["config"], keep_prob=args.get("keep_prob"))
     assert needle in str(err.value)
 
 
