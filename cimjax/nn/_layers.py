@@ -163,9 +163,9 @@ class CrossbarDense(nn.Module):
         """Mean and variance of the output over this layer's P-bits, for a given input.
 
         Each cell is kept independently with its own keep probability, so the read's
-        mean and variance have the closed form of `_engine.read_moments` (mapping,
-        programming, P_sw spread and DAC included; ADC and read noise left out: an
-        approximation, used by the Gaussian NLL loss). With gain g (1/p with
+        mean and variance have the closed form of `crossbar_moments` (mapping,
+        programming, P_sw spread, DAC, read noise and ADC rounding included; ADC
+        clipping left out), used by the Gaussian NLL loss. With gain g (1/p with
         `rescale`, else 1): mean = g E[read] + b, var = g^2 Var[read]. A
         deterministic layer returns one read with the P-bits fixed and zero variance.
         x: (B, N) -> two (B, M).
