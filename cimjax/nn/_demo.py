@@ -57,7 +57,7 @@ class RegressionSetup:
     n_train: int = 2000
     n_test: int = 4000
     hidden: tuple[int, ...] = (64, 64)
-    steps: int = 3000
+    steps: int = 6000  # measured: 3000 left the per-tenth coverage of seeds 1 and 2 outside [0.80, 0.97]
     mc_samples: int = 1000
     batch_size: int = 128
     learning_rate: float = 3e-3

@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="regress-results", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and P-bits (default: 0)")
-    p.add_argument("--quick", action="store_true", help="smaller data, network and training (about 4x faster)")
+    p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
     p.set_defaults(func=_handler)
 
 
