@@ -54,15 +54,17 @@ def _np_weights(w, mapping):
     return np.sign(w)[:, :, None] * bits, s, 2.0 ** np.arange(mapping.bits)
 
 
-@pytest.mark.parametrize("scheme", ["analog", "binary", "bitslice"])
-def test_quantised_periphery_equals_numpy_reference(scheme):
+@pytest.mark.parametrize("scheme,merged", [("analog", False), ("binary", False), ("bitslice", False),
+                                           ("bitslice", True)])
+def test_quantised_periphery_equals_numpy_reference(scheme, merged):
     x, w = _data(9, 150, 12, seed=1)
     x = 1.3 * x  # some inputs beyond the DAC range clip
-    # adc_range 7.9: no ADC rounding boundary (2j+1)*7.9/62 is a multiple of the DAC step 1/15,
-    # so float32 and float64 sums cannot round to different levels.
-    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=7.9)
-    cfg = CrossbarConfig(mapping=Mapping(scheme, bits=3), periphery=per, tile=Tile(rows=64, cols=64),
-                         pbit=PbitConfig(mode="off"))
+    # adc_range 7.9 (7 * 7.9 merged): no ADC rounding boundary (2j+1)*range/62 is a multiple of the
+    # DAC step 1/15, so float32 and float64 sums cannot round to different levels.
+    adc_range = 7.9 * (7 if merged else 1)
+    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=adc_range)
+    cfg = CrossbarConfig(mapping=Mapping(scheme, bits=3, shift_and_add=not merged), periphery=per,
+                         tile=Tile(rows=64, cols=64), pbit=PbitConfig(mode="off"))
     y = np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(0), cfg), np.float64)
     xn, wn = np.asarray(x, np.float64), np.asarray(w, np.float64)
     cells, scale, sig = _np_weights(wn, cfg.mapping)
@@ -70,8 +72,10 @@ def test_quantised_periphery_equals_numpy_reference(scheme):
     acc = 0.0
     for r0 in range(0, 150, 64):  # three tiles, the last one partial
         part = np.einsum("bn,nms->bms", xq[:, r0:r0 + 64], cells[r0:r0 + 64])
-        acc = acc + _np_quantize(part, 6, 7.9)
-    want = scale * np.einsum("bms,s->bm", acc, sig)
+        if merged:  # the slices of a column summed in analog, then one conversion
+            part = np.einsum("bms,s->bm", part, sig)[:, :, None]
+        acc = acc + _np_quantize(part, 6, adc_range)
+    want = scale * np.einsum("bms,s->bm", acc, np.ones(1) if merged else sig)
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-4 * scale)
 
 

@@ -70,6 +70,17 @@ class Mapping:
         """Differential pairs (columns) per weight."""
         return self.bits if self.scheme == "bitslice" else 1
 
+    @property
+    def merged(self) -> bool:
+        """Whether a weight's slices are summed in analog into one ADC conversion."""
+        return self.slices > 1 and not self.shift_and_add
+
+    @property
+    def adc_gain(self) -> float:
+        """Largest column sum per unit input of one ADC conversion, in cells: the slices'
+        total significance 2^S - 1 when merged, else 1."""
+        return float(2**self.slices - 1) if self.merged else 1.0
+
 
 @dataclasses.dataclass(frozen=True)
 class Periphery:
@@ -235,9 +246,7 @@ def fit_adc_range(config: CrossbarConfig, fan_in: int) -> CrossbarConfig:
     periphery = config.periphery
     if periphery.adc_bits is None:
         return config
-    slices = config.mapping.slices
-    gain = float(2**slices - 1) if slices > 1 and not config.mapping.shift_and_add else 1.0
-    bound = float(periphery.dac_range) * min(fan_in, config.tile.rows) * gain
+    bound = float(periphery.dac_range) * min(fan_in, config.tile.rows) * config.mapping.adc_gain
     if periphery.adc_range is not None and periphery.adc_range <= bound:
         return config
     return dataclasses.replace(config, periphery=dataclasses.replace(periphery, adc_range=bound))

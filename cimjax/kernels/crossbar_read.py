@@ -197,13 +197,12 @@ def _adc_variance(config: CrossbarConfig, n_rows: int, significance: jax.Array) 
     periphery = config.periphery
     if periphery.adc_bits is None:
         return 0.0
-    slices = config.mapping.slices
-    merge = slices > 1 and not config.mapping.shift_and_add
-    gain = float(np.sum(2.0 ** np.arange(slices))) if merge else 1.0  # as the read's merged column
-    step = adc_full_scale(periphery, config.tile.rows, gain) / (2 ** (periphery.adc_bits - 1) - 1)
+    mapping = config.mapping
+    step = adc_full_scale(periphery, config.tile.rows, mapping.adc_gain) / (2 ** (periphery.adc_bits - 1) - 1)
     row_tiles = -(-n_rows // config.tile.rows)
     per_column = row_tiles * step * step / 12.0
-    return per_column if merge or slices == 1 else per_column * jnp.sum(significance * significance)
+    # Separately converted slices add their errors with weights significance^2.
+    return per_column if mapping.merged or mapping.slices == 1 else per_column * jnp.sum(significance**2)
 
 
 @functools.partial(jax.jit, static_argnames=("config", "backend", "block_sizes", "interpret"))
@@ -225,9 +224,8 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
         threshold = keep_threshold(p)
         ckeys = cell_keys(seed, n, cols)
         skeys = sample_keys(seed, ids, refresh)
-    merge = slices > 1 and not mapping.shift_and_add
-    gain = float(np.sum(2.0 ** np.arange(slices))) if merge else 1.0
-    full_scale = adc_full_scale(periphery, config.tile.rows, gain)
+    merge = mapping.merged
+    full_scale = adc_full_scale(periphery, config.tile.rows, mapping.adc_gain)
     # Tiles matter numerically only through the per-tile ADC and read noise.
     step = config.tile.rows if (periphery.adc_bits is not None or periphery.read_noise > 0) else n
     acc = None
