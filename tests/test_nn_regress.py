@@ -34,3 +34,13 @@ def test_full_regression_coverage_per_tenth_of_the_range(config):
     assert np.all((per_bin >= 0.80) & (per_bin <= 0.97)), per_bin
     assert mc["nll"] < result["ann"]["nll"]
     assert result["ann_mc_variance_max"] == 0.0
+
+
+@pytest.mark.parametrize("argv,needle", [(["--steps", "0"], "--steps=0"), (["--mc-samples", "1"], "--mc-samples=1"),
+                                         (["--seed", "-1"], "--seed=-1")])
+def test_regress_cli_rejects_bad_sizes_before_training(argv, needle, tmp_path, capsys):
+    from cimjax.cli import main
+
+    assert main(["regress", "--out", str(tmp_path / "r"), *argv]) != 0
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

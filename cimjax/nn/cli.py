@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 
@@ -17,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="regress-results", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and P-bits (default: 0)")
     p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
+    p.add_argument("--steps", type=int, default=None, help="training steps of each model (default: 6000, quick 1500)")
+    p.add_argument("--mc-samples", type=int, default=None,
+                   help="stochastic passes per held-out point (default: 1000, quick 200)")
     p.set_defaults(func=_handler)
 
 
@@ -25,6 +29,10 @@ def _handler(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise InputError(f"--seed={args.seed} must be >= 0")
+    if args.steps is not None and args.steps < 1:
+        raise InputError(f"--steps={args.steps} must be >= 1")
+    if args.mc_samples is not None and args.mc_samples < 2:
+        raise InputError(f"--mc-samples={args.mc_samples} must be >= 2 (a spread needs two passes)")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out={str(out)!r} exists and is not a folder")
@@ -33,6 +41,8 @@ def _handler(args: argparse.Namespace) -> int:
     from cimjax.nn._report import write_report
 
     setup = RegressionSetup.quick() if args.quick else RegressionSetup()
+    overrides = {"steps": args.steps, "mc_samples": args.mc_samples}
+    setup = dataclasses.replace(setup, **{k: v for k, v in overrides.items() if v is not None})
     result = run_regression(args.seed, setup, progress=True)
     paths = write_report(result, out)
     print(Path(paths["markdown"]).read_text())
