@@ -179,7 +179,7 @@ def _moments(x, weights, keep_prob, *, config):
 
 def _read_moments(u, mapped, cells, p, config):
     """(mean, var) (B, M) of a read with DAC outputs u (B, N); see `crossbar_moments`."""
-    n, cols = cells.shape
+    n = cells.shape[0]
     slices = config.mapping.slices
     sig = mapped.significance
     w_mean, w_var = moment_weights(cells.reshape(n, -1, slices), p.reshape(n, -1, slices), sig)
