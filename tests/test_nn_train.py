@@ -111,3 +111,27 @@ def test_checkpoint_from_another_configuration_names_the_field(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="is not a cimjax checkpoint"):
         load_checkpoint(bad, state, run_config(saved, config))
+
+
+def test_a_network_trained_in_moment_mode_works_on_exact_reads():
+    """Moment mode is a cheap training proxy: the weights it finds must do on the exact
+    (per-cell Bernoulli) crossbar what they did in training, beating the best constant."""
+    import dataclasses
+
+    from cimjax.nn._demo import demo_crossbar, layer_configs
+
+    x, y = _problem()
+    demo = demo_crossbar()
+    configs = {mode: layer_configs(dataclasses.replace(demo, pbit=dataclasses.replace(demo.pbit, mode=mode)),
+                                   1, (16, 16)) for mode in ("moment", "exact")}
+    config = TrainConfig(loss="mse", batch_size=64, learning_rate=1e-2)
+    state, _ = fit(CrossbarMLP((16, 16, 1), config=configs["moment"]), x, y, config, 300, chunk_steps=300)
+    ids = jnp.arange(x.shape[0], dtype=jnp.uint32)
+
+    def mean_loss(mode):
+        loss_fn = make_loss_fn(CrossbarMLP((16, 16, 1), config=configs[mode]), config)
+        return np.mean([float(loss_fn(state.params, x, y, ids, jax.random.key(k))) for k in range(16)])
+
+    moment, exact = mean_loss("moment"), mean_loss("exact")
+    best_constant = float(np.var(y))  # the MSE of predicting the mean
+    assert exact < best_constant and moment < best_constant
