@@ -83,6 +83,13 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], *, baseline: str, rounds
             for name, ts in per_round.items()}
 
 
+def add_common_args(parser) -> None:
+    """The options every benchmark takes: --quick and --out."""
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes and few repeats: checks the benchmark runs (results tagged -quick)")
+    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+
+
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far."""
     import resource
@@ -156,12 +163,15 @@ class Report:
             lines += [""] + [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
-    def write(self, out_dir: str | os.PathLike | None = None, tag: str | None = None) -> tuple[Path, Path]:
-        """Writes `<name>-<machine>.json` and `.md`; returns both paths."""
+    def write(self, out_dir: str | os.PathLike | None = None, quick: bool = False) -> tuple[Path, Path]:
+        """Writes `<name>-<machine>.json` and `.md` (`-quick` added for a quick run, so a smoke
+        run never replaces the committed results); returns both paths."""
         info = machine_info()
         out = Path(out_dir) if out_dir else RESULTS_DIR
         out.mkdir(parents=True, exist_ok=True)
-        stem = f"{self.name}-{tag or machine_tag()}"
+        if quick:
+            self.notes.append("--quick: reduced sizes and repeats, to check the benchmark runs; not its numbers")
+        stem = f"{self.name}-{machine_tag()}" + ("-quick" if quick else "")
         payload = {"benchmark": self.name, "machine": info, "columns": self.columns,
                    "rows": self.rows, "notes": self.notes, **self.extra,
                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

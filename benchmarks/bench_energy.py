@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from benchmarks._timing import Report, machine_tag, time_fn
+from benchmarks._timing import Report, add_common_args, time_fn
 
 
 def crossbar_config():
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--quick", action="store_true", help="small sizes, to check it runs")
+    add_common_args(ap)
     args = ap.parse_args(argv)
     if args.quick:
         args.width, args.steps, args.repeats = 256, 20, 3
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "timing noise of the on/off difference",
     ]
     report.extra["config"] = vars(args)
-    report.write(tag=f"{machine_tag()}-quick" if args.quick else None)
+    report.write(args.out, quick=args.quick)
     return 0
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._timing import Report, machine_tag, peak_rss_bytes, time_fn  # noqa: E402
+from benchmarks._timing import Report, add_common_args, peak_rss_bytes, time_fn  # noqa: E402
 
 FULL_SHAPES = [(256, 512, 512), (1024, 1024, 1024)]
 FULL_BIG = (4096, 1024, 1024)
@@ -148,13 +148,12 @@ def bench_aihwkit(report, repeats):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small shapes (smoke run)")
+    add_common_args(parser)
     parser.add_argument("--shape", type=int, nargs=3, action="append", metavar=("B", "N", "M"),
                         help="measure this shape instead of the defaults (repeatable)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-big", action="store_true", help="skip the large exact case in a subprocess")
     parser.add_argument("--child", type=int, nargs=3, metavar=("B", "N", "M"), help=argparse.SUPPRESS)
-    parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child, repeats=args.repeats)
@@ -168,7 +167,7 @@ def main(argv=None) -> int:
     if not args.no_big:
         bench_big(report, *(QUICK_BIG if args.quick else FULL_BIG), repeats=max(2, args.repeats // 2))
     bench_aihwkit(report, args.repeats)
-    report.write(args.out_dir, tag=("quick-" if args.quick else "") + machine_tag())
+    report.write(args.out, quick=args.quick)
     return 0
 
 

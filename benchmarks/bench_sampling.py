@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from benchmarks._timing import Report, time_fn
+from benchmarks._timing import Report, add_common_args, time_fn
 from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
 from cimjax.demo.nets import time_embedding
 from cimjax.demo.training import EpsScore
@@ -42,10 +42,10 @@ class PlainMLP(nn.Module):
         return nn.Dense(self.dim)(h)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="batches 64/256, 10 steps: checks the script runs")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(ap)
+    args = ap.parse_args(argv)
     batches, n_steps = ((64, 256), 10) if args.quick else ((1024, 8192), 100)
     dim, hidden, depth, noise_rows = 6, 256, 3, 16  # the demo's defaults (DemoConfig)
     sde = VPSDE()
@@ -89,9 +89,7 @@ def main() -> None:
                         "off, 8-bit DAC/ADC, analog pairs) + jax.random.normal per sample key; in-situ: same "
                         f"weights, output read in exact P-bit mode over {hidden}+{2 * noise_rows} rows (keep 0.5, "
                         "calibrated pulse), no explicit noise. vs_plain = time / plain flax time (lower is faster).")
-    if args.quick:
-        report.notes.append("--quick: reduced batches and steps; not the benchmark's numbers")
-    report.write(tag="quick" if args.quick else None)
+    report.write(args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

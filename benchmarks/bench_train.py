@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from benchmarks._timing import Report, peak_rss_bytes, time_interleaved
+from benchmarks._timing import Report, add_common_args, peak_rss_bytes, time_interleaved
 from cimjax.crossbar import CrossbarConfig
 from cimjax.nn import CrossbarMLP, TrainConfig, make_loss_fn, make_optimizer
 from cimjax.nn._demo import demo_crossbar, layer_configs
@@ -63,8 +63,7 @@ def _step_fn(model, x, y, config):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (checks the script runs)")
-    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+    add_common_args(parser)
     args = parser.parse_args(argv)
     batch, features = 128, (64, 64, 1)
     rng = np.random.default_rng(0)
@@ -95,7 +94,7 @@ def main(argv=None) -> None:
                         f"{base.tile.rows}x{base.tile.cols}, ADC ranges fitted to each layer's fan-in, P-bits at the preset "
                         f"pulse with device spread")
     report.notes.append(f"peak RSS {peak_rss_bytes() / 2**20:.0f} MiB")
-    report.write(args.out)
+    report.write(args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from benchmarks._timing import Report, peak_rss_bytes, time_fn
+from benchmarks._timing import Report, add_common_args, peak_rss_bytes, time_fn
 
 
 def _bits(k: int, n: int) -> np.ndarray:
@@ -39,7 +39,7 @@ def _cli_seconds(n: int) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark runs")
+    add_common_args(parser)
     parser.add_argument("--streams", default=None, help="comma-separated stream counts (default 1,10,100)")
     parser.add_argument("--per-test", action="store_true", help="also time each test separately (default in full mode)")
     args = parser.parse_args(argv)
@@ -71,7 +71,7 @@ def main(argv=None) -> None:
     report.add(case="cli `cimjax trng test` (process start included)", streams=1, n_bits=10 ** 6, median_s=cli,
                per_stream_s=cli, streams_per_s=1 / cli)
     report.extra["peak_rss_bytes"] = peak_rss_bytes()
-    report.write(tag="quick" if args.quick else None)
+    report.write(args.out, quick=args.quick)
 
 
 if __name__ == "__main__":
