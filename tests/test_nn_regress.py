@@ -37,7 +37,8 @@ def test_full_regression_coverage_per_tenth_of_the_range(config):
 
 
 @pytest.mark.parametrize("argv,needle", [(["--steps", "0"], "--steps=0"), (["--mc-samples", "1"], "--mc-samples=1"),
-                                         (["--seed", "-1"], "--seed=-1")])
+                                         (["--seed", "-1"], "--seed=-1"),
+                                         (["--device", "mine"], "unknown device preset 'mine'")])
 def test_regress_cli_rejects_bad_sizes_before_training(argv, needle, tmp_path, capsys):
     from cimjax.cli import main
 

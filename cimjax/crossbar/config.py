@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 from cimjax._io import InputError
 
@@ -33,6 +34,15 @@ def _check_positive(owner: str, name: str, value, allow_none: bool = False, allo
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{owner}: {name}={value!r} must be a finite number {bound}")
+
+
+def _check_device(device) -> None:
+    """A name or a JSON file that exists. Names and file contents are checked where the device
+    is loaded (`cimjax.device.device_preset`, before any read): that needs jax, this must not."""
+    if not isinstance(device, str) or not device:
+        raise InputError(f"PbitConfig: device={device!r} must be a preset name or the path of a JSON file")
+    if device.endswith(".json") and not Path(device).is_file():
+        raise InputError(f"PbitConfig: device={device!r}: no such file")
 
 
 def _check_bits(owner: str, name: str, value, allow_none: bool) -> None:
@@ -153,6 +163,9 @@ class PbitConfig:
       width: write width [s]; None = the preset's calibrated 700 ps (Fig. 11).
       keep_prob: overrides P_sw with one probability for every cell (no device curve).
       spread: device-to-device spread of P_sw (Fig. 13), drawn once from the programming seed.
+      device: the P-bit device: a preset name ("default": the paper's devices), a preset
+        JSON (`cimjax device preset`) or a calibration JSON of your own measurements
+        (`cimjax device calibrate`); see `cimjax.device.device_preset`.
     """
 
     mode: str = "exact"
@@ -161,6 +174,7 @@ class PbitConfig:
     width: float | None = None  # Fig. 11: 700 ps from the preset when None
     keep_prob: float | None = None
     spread: bool = True  # Fig. 13: P_sw varies across the array
+    device: str = "default"  # Figs. 11-13: the paper's devices
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -170,6 +184,7 @@ class PbitConfig:
         _check_prob("PbitConfig", "keep_prob", self.keep_prob)
         _check_positive("PbitConfig", "voltage", self.voltage, allow_none=True)
         _check_positive("PbitConfig", "width", self.width, allow_none=True)
+        _check_device(self.device)
 
     def nominal_keep_prob(self) -> float:
         """Nominal keep probability: `keep_prob`, 1 when off, else P_sw(V, t) of the nominal P-bit."""
@@ -179,7 +194,7 @@ class PbitConfig:
             return float(self.keep_prob)
         from cimjax.crossbar.probability import _device_api  # deferred: device loads jax
 
-        preset = _device_api()[0]()
+        preset = _device_api()[0](self.device)
         voltage = preset.calibrated_voltage if self.voltage is None else self.voltage
         width = preset.calibrated_width if self.width is None else self.width
         return float(preset.pbit.switching_probability(voltage, width))

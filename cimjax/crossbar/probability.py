@@ -10,21 +10,19 @@ from cimjax.crossbar.mapping import STREAM_PBIT_SPREAD, config_constant, program
 
 
 def _device_api():
-    """(default_preset, sample_pbit_curves) from cimjax.device (deferred import)."""
-    try:
-        from cimjax.device import default_preset, sample_pbit_curves
-    except ImportError:  # the package __init__ may not re-export them yet
-        from cimjax.device.preset import default_preset, sample_pbit_curves
-    return default_preset, sample_pbit_curves
+    """(device_preset, sample_pbit_curves) from cimjax.device (deferred import: it loads jax)."""
+    from cimjax.device import device_preset, sample_pbit_curves
+
+    return device_preset, sample_pbit_curves
 
 
 def keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Array:
     """Keep probabilities (N, M') float32 of every cell for the configured write pulse.
 
     `pbit.keep_prob` overrides the device. Otherwise each P-bit's curve is drawn with the
-    preset's device-to-device spread (Fig. 13) from the programming seed when `spread`,
-    or the nominal curve is used, at (voltage, width) = the preset's calibrated 1.5 V,
-    700 ps (Figs. 11-12) unless set. Mode "off" keeps every cell. The device part depends
+    device's spread (Fig. 13) from the programming seed when `spread`, or the nominal
+    curve is used, at (voltage, width) = the device's calibrated pulse (1.5 V, 700 ps for
+    the default preset, Figs. 11-12) unless set. The device is `pbit.device`. Mode "off" keeps every cell. The device part depends
     on the configuration only, so it is evaluated once per (config, shape) and reused.
     """
     pbit = config.pbit
@@ -38,8 +36,8 @@ def keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Arra
 def _device_keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Array:
     """P_sw of every cell's P-bit from the device preset (spread drawn from the programming seed)."""
     pbit = config.pbit
-    default_preset, sample_pbit_curves = _device_api()
-    preset = default_preset()
+    device_preset, sample_pbit_curves = _device_api()
+    preset = device_preset(pbit.device)
     voltage = preset.calibrated_voltage if pbit.voltage is None else pbit.voltage
     width = preset.calibrated_width if pbit.width is None else pbit.width
     if pbit.spread:

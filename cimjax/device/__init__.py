@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from cimjax.device.differential_pair import DifferentialPair as DifferentialPair
     from cimjax.device.differential_pair import data_bit_state_for_sign as data_bit_state_for_sign
     from cimjax.device.differential_pair import pair_output as pair_output
+    from cimjax.device.fit_io import device_preset as device_preset
     from cimjax.device.fit_io import load_curve as load_curve
     from cimjax.device.fit_io import load_fit_json as load_fit_json
     from cimjax.device.fit_io import save_fit_json as save_fit_json
@@ -59,6 +60,7 @@ _LAZY = {
     "data_bit_state_for_sign": "cimjax.device.differential_pair",
     "pair_output": "cimjax.device.differential_pair",
     "load_curve": "cimjax.device.fit_io",
+    "device_preset": "cimjax.device.fit_io",
     "load_fit_json": "cimjax.device.fit_io",
     "save_fit_json": "cimjax.device.fit_io",
     "EXAMPLE_CSV": "cimjax.device.measurements",
@@ -109,6 +111,7 @@ __all__ = [
     "TableCurve",
     "data_bit_state_for_sign",
     "default_preset",
+    "device_preset",
     "fit_devices",
     "fit_switching_curve",
     "load_curve",

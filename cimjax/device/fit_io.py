@@ -9,7 +9,15 @@ import numpy as np
 
 from cimjax._io import InputError, read_json, write_json_atomic
 from cimjax.device.calibration import PARAMETERS, SwitchingFit
-from cimjax.device.preset import PRESET_SCHEMA, PRESETS, SCHEMA_VERSION, DevicePreset, check_schema
+from cimjax.device.preset import (
+    PRESET_SCHEMA,
+    PRESETS,
+    SCHEMA_VERSION,
+    DevicePreset,
+    SwitchingSpread,
+    check_schema,
+    default_preset,
+)
 from cimjax.device.switching import SwitchingCurve
 
 FIT_SCHEMA = "cimjax.device.switching_fit"
@@ -82,3 +90,44 @@ def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DeviceP
         return preset.pbit, preset
     pooled, _, _ = load_fit_json(key)
     return pooled, None
+
+
+def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
+    """The device a crossbar's P-bits are made of: a preset name, a preset JSON or a calibration JSON.
+
+    A calibration JSON (`cimjax device calibrate`) replaces the default preset's P-bit:
+    its pooled curve is the nominal one; the write pulse is the default width (700 ps,
+    Fig. 11) at the voltage where the pooled curve switches with probability 0.5 (the
+    paper's operating point, Fig. 12); and the device-to-device spread is the measured one
+    when the file holds two or more devices (standard deviation of v50, relative standard
+    deviations of the positive parameters as lognormal sigmas), else the default preset's
+    (Fig. 13, an assumption for your devices). The data-bit stays the default preset's.
+
+    Raises:
+      InputError: not a file and not a known preset (lists them), or a bad/other-version file.
+    """
+    key = str(name_or_path)
+    if key in PRESETS:
+        return PRESETS[key]()
+    if not Path(key).is_file():
+        raise InputError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
+    obj = read_json(key)
+    if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
+        return DevicePreset.from_dict(obj, source=key)
+    pooled, _, obj = load_fit_json(key)
+    base = default_preset()
+    spread = base.pbit_spread
+    if "spread" in obj:
+        try:
+            stats = {name: (float(obj["spread"][name]["mean"]), float(obj["spread"][name]["std"])) for name in PARAMETERS}
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{key}: bad 'spread' entry ({err}); expected mean and std of {PARAMETERS}") from None
+        rel = lambda name: np.float32(stats[name][1] / stats[name][0])  # noqa: E731 - lognormal sigma ~ std / mean
+        spread = SwitchingSpread(sigma_v50=np.float32(stats["v50"][1]), sigma_log_v_scale=rel("v_scale"),
+                                 sigma_log_period=rel("precession_period"), sigma_log_damping=rel("damping_time"))
+    width = base.calibrated_width
+    voltage = pooled.voltage_for_probability(0.5, width)
+    if not np.isfinite(float(voltage)):
+        raise InputError(f"{key}: the fitted curve never reaches P_sw = 0.5 at the default width {float(width):.3g} s; "
+                         f"set PbitConfig(voltage=..., width=...) explicitly")
+    return base.replace(pbit=pooled, pbit_spread=spread, calibrated_voltage=voltage, name=f"calibration {key}")

@@ -52,7 +52,8 @@ def plot_fig22(result: dict[str, Any], path: str | Path) -> None:
 def _markdown(result: dict[str, Any], json_scores: dict) -> str:
     lines = ["# Heteroscedastic regression (Fig. 22) on the emulated crossbar", "",
              f"seed {result['seed']}, {result['setup'].n_train} training / {result['setup'].n_test} held-out points, "
-             f"{result['setup'].steps} steps, {result['setup'].mc_samples} MC passes; ANN's own MC variance (max) = "
+             f"{result['setup'].steps} steps, {result['setup'].mc_samples} MC passes, P-bit device "
+             f"{result['config'].pbit.device!r}; ANN's own MC variance (max) = "
              f"{result['ann_mc_variance_max']:.3g}", "",
              "| model | test NLL | CRPS | 90% coverage |", "|---|---|---|---|"]
     for name, title in _MODELS:

@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="regress-results", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and P-bits (default: 0)")
     p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
+    p.add_argument("--device", default="default",
+                   help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="training steps of each model (default: 6000, quick 1500)")
     p.add_argument("--mc-samples", type=int, default=None,
                    help="stochastic passes per held-out point (default: 1000, quick 200)")
@@ -37,13 +39,18 @@ def _handler(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out={str(out)!r} exists and is not a folder")
 
-    from cimjax.nn._demo import RegressionSetup, run_regression
+    from cimjax.device import device_preset
+    from cimjax.nn._demo import RegressionSetup, demo_crossbar, run_regression
     from cimjax.nn._report import write_report
+
+    device_preset(args.device)  # a bad name or file fails here, before any training
+    crossbar = demo_crossbar()
+    crossbar = dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=args.device))
 
     setup = RegressionSetup.quick() if args.quick else RegressionSetup()
     overrides = {"steps": args.steps, "mc_samples": args.mc_samples}
     setup = dataclasses.replace(setup, **{k: v for k, v in overrides.items() if v is not None})
-    result = run_regression(args.seed, setup, progress=True)
+    result = run_regression(args.seed, setup, config=crossbar, progress=True)
     paths = write_report(result, out)
     print(Path(paths["markdown"]).read_text())
     for name, path in paths.items():

@@ -1,0 +1,73 @@
+"""The crossbar's P-bits made of a device of your own: a calibration or preset JSON."""
+
+import dataclasses
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from cimjax._io import InputError
+from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, crossbar_matmul, keep_probability
+from cimjax.device import SCHEMA_VERSION, device_preset
+from cimjax.device.fit_io import FIT_SCHEMA
+
+PARAMS = {"v50": 1.2, "v_scale": 0.3, "precession_period": 1.6e-9, "damping_time": 0.9e-9}
+
+
+def _calibration(path, spread=None):
+    obj = {"schema": FIT_SCHEMA, "schema_version": SCHEMA_VERSION, "pooled": {"parameters": PARAMS}, "devices": []}
+    if spread is not None:
+        obj["spread"] = spread
+    path.write_text(json.dumps(obj))
+    return str(path)
+
+
+def _p_sw(voltage, width):
+    """Independent closed form: sigmoid in V times the precession factor g(t) / g(first peak)."""
+    def g(t):
+        return 1 - np.exp(-t / PARAMS["damping_time"]) * np.cos(2 * np.pi * t / PARAMS["precession_period"])
+
+    t = np.linspace(1e-13, PARAMS["precession_period"], 2_000_001)  # the first maximum lies within a period
+    return g(width) / g(t).max() / (1 + np.exp(-(voltage - PARAMS["v50"]) / PARAMS["v_scale"]))
+
+
+def _config(device, **pbit):
+    return CrossbarConfig(mapping=Mapping("analog"), periphery=Periphery.ideal(), pbit=PbitConfig(device=device, **pbit))
+
+
+def test_calibrated_curve_sets_every_cells_keep_probability(tmp_path):
+    path = _calibration(tmp_path / "fit.json")
+    for voltage, width in ((1.5, 700e-12), (1.0, 500e-12)):
+        cfg = _config(path, spread=False, voltage=voltage, width=width)
+        p = np.asarray(keep_probability(cfg, (4, 5)))
+        np.testing.assert_allclose(p, _p_sw(voltage, width), rtol=1e-4)
+    # the default pulse: 700 ps at the voltage where the fitted curve switches half the time
+    nominal = _config(path, spread=False).pbit.nominal_keep_prob()
+    assert nominal == pytest.approx(0.5, abs=1e-5)
+    width = float(device_preset(path).calibrated_width)
+    assert width == pytest.approx(700e-12, rel=1e-3)  # Fig. 11's first peak, the default preset's width
+
+
+def test_measured_spread_replaces_the_default(tmp_path):
+    stats = {"v50": (1.2, 0.08), "v_scale": (0.3, 0.03), "precession_period": (1.6e-9, 0.08e-9),
+             "damping_time": (0.9e-9, 0.09e-9)}
+    spread = {k: {"mean": m, "std": s} for k, (m, s) in stats.items()}
+    preset = device_preset(_calibration(tmp_path / "fit.json", spread))
+    got = [float(getattr(preset.pbit_spread, f.name)) for f in dataclasses.fields(preset.pbit_spread)]
+    np.testing.assert_allclose(got, [0.08, 0.1, 0.05, 0.1], rtol=1e-6)  # v50 absolute, the rest std / mean
+    wide = np.asarray(keep_probability(_config(str(tmp_path / "fit.json")), (64, 64)))
+    narrow = np.asarray(keep_probability(_config("default"), (64, 64)))
+    assert wide.std() > narrow.std()  # sigma_v50 0.08 V against the default preset's 0.05 V
+
+
+def test_unknown_device_is_named_before_any_read(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        PbitConfig(device=str(tmp_path / "missing.json"))
+    with pytest.raises(InputError, match=r"'mine'.*known presets \['default'\]"):
+        crossbar_matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32), jax.random.key(0),
+                        _config("mine"))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": 1,\n')
+    with pytest.raises(InputError, match=r"bad\.json:2:\d+: invalid JSON"):
+        keep_probability(_config(str(bad)), (2, 2))
