@@ -33,12 +33,9 @@ class PbitStreams(NamedTuple):
 
 
 def _device_api():
-    # Prefer the package's public names; fall back to the modules while they are being exported.
-    try:
-        from cimjax.device import default_preset, pbit_bitstream, sample_pbit_curves
-    except ImportError:
-        from cimjax.device.bitstream import pbit_bitstream
-        from cimjax.device.preset import default_preset, sample_pbit_curves
+    """(default_preset, sample_pbit_curves, pbit_bitstream), imported on first use (they load jax)."""
+    from cimjax.device import default_preset, pbit_bitstream, sample_pbit_curves
+
     return default_preset, sample_pbit_curves, pbit_bitstream
 
 

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     gen.add_argument("--mode", choices=("reset", "toggle"), default="reset")
     gen.add_argument("--p-sw", type=float, default=None, help="force this P_sw for every device (ignores the pulse)")
     gen.add_argument("--no-spread", action="store_true", help="every device on the nominal curve (no Fig. 13 spread)")
-    gen.add_argument("--preset", default="default", help="device preset name or JSON file")
+    gen.add_argument("--preset", default="default",
+                     help="P-bit device: a preset name, a preset JSON or a calibration JSON (cimjax device calibrate)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--out", required=True, help="output file: .txt (ASCII), .bin (bytes, one device), .npy")
     gen.add_argument("--format", choices=("ascii", "bytes", "npy"), default=None)
@@ -119,11 +120,11 @@ def _generate(args) -> int:
     import numpy as np
 
     from cimjax._io import atomic_path
-    from cimjax.device.preset import load_preset
+    from cimjax.device import device_preset
     from cimjax.trng._generate import generate_streams
     from cimjax.trng._quality import shannon_entropy
 
-    preset = load_preset(args.preset)
+    preset = device_preset(args.preset)
     streams = generate_streams(jax.random.key(args.seed), args.devices, args.bits, voltage=args.voltage,
                                width=args.width, mode=args.mode, preset=preset, spread=not args.no_spread,
                                p_sw=args.p_sw)
