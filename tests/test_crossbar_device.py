@@ -67,6 +67,9 @@ def test_unknown_device_is_named_before_any_read(tmp_path):
     with pytest.raises(InputError, match=r"'mine'.*known presets \['default'\]"):
         crossbar_matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32), jax.random.key(0),
                         _config("mine"))
+    spread = {k: {"mean": 0.0 if k == "v_scale" else v, "std": 0.1} for k, v in PARAMS.items()}
+    with pytest.raises(InputError, match=r"'spread' of \['v_scale'\]"):
+        device_preset(_calibration(tmp_path / "spread.json", spread))
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": 1,\n')
     with pytest.raises(InputError, match=r"bad\.json:2:\d+: invalid JSON"):

@@ -122,6 +122,9 @@ def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
             stats = {name: (float(obj["spread"][name]["mean"]), float(obj["spread"][name]["std"])) for name in PARAMETERS}
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{key}: bad 'spread' entry ({err}); expected mean and std of {PARAMETERS}") from None
+        bad = [n for n, (mean, std) in stats.items() if not (std >= 0 and (n == "v50" or mean > 0))]
+        if bad:
+            raise InputError(f"{key}: 'spread' of {bad} needs std >= 0 and, for positive parameters, mean > 0")
         rel = lambda name: np.float32(stats[name][1] / stats[name][0])  # noqa: E731 - lognormal sigma ~ std / mean
         spread = SwitchingSpread(sigma_v50=np.float32(stats["v50"][1]), sigma_log_v_scale=rel("v_scale"),
                                  sigma_log_period=rel("precession_period"), sigma_log_damping=rel("damping_time"))
