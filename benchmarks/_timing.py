@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+_QUICK_NOTE = "--quick: reduced sizes and repeats, to check the benchmark runs; not its numbers"
 
 
 def _block(out: Any) -> Any:
@@ -169,8 +170,8 @@ class Report:
         info = machine_info()
         out = Path(out_dir) if out_dir else RESULTS_DIR
         out.mkdir(parents=True, exist_ok=True)
-        if quick:
-            self.notes.append("--quick: reduced sizes and repeats, to check the benchmark runs; not its numbers")
+        if quick and _QUICK_NOTE not in self.notes:
+            self.notes.append(_QUICK_NOTE)
         stem = f"{self.name}-{machine_tag()}" + ("-quick" if quick else "")
         payload = {"benchmark": self.name, "machine": info, "columns": self.columns,
                    "rows": self.rows, "notes": self.notes, **self.extra,

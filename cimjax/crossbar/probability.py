@@ -22,8 +22,10 @@ def keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Arra
     `pbit.keep_prob` overrides the device. Otherwise each P-bit's curve is drawn with the
     device's spread (Fig. 13) from the programming seed when `spread`, or the nominal
     curve is used, at (voltage, width) = the device's calibrated pulse (1.5 V, 700 ps for
-    the default preset, Figs. 11-12) unless set. The device is `pbit.device`. Mode "off" keeps every cell. The device part depends
-    on the configuration only, so it is evaluated once per (config, shape) and reused.
+    the default preset, Figs. 11-12) unless set. The device is `pbit.device` (a preset or
+    a calibration, `cimjax.device.device_preset`). Mode "off" keeps every cell. The device
+    part depends on the configuration only, so it is evaluated once per (config, shape)
+    and reused.
     """
     pbit = config.pbit
     if pbit.mode == "off":

@@ -63,11 +63,26 @@ def load_fit_json(path: str | os.PathLike) -> tuple[SwitchingCurve, dict[str, Sw
     Raises:
       InputError: unreadable file, invalid JSON, another schema or schema version.
     """
-    obj = read_json(path)
-    check_schema(obj, FIT_SCHEMA, str(path))
-    pooled = _curve_from(obj.get("pooled", {}), str(path))
-    devices = {str(d.get("device", i)): _curve_from(d, str(path)) for i, d in enumerate(obj.get("devices", []))}
+    return _parse_fit(read_json(path), str(path))
+
+
+def _parse_fit(obj, source: str) -> tuple[SwitchingCurve, dict[str, SwitchingCurve], dict]:
+    check_schema(obj, FIT_SCHEMA, source)
+    pooled = _curve_from(obj.get("pooled", {}), source)
+    devices = {str(d.get("device", i)): _curve_from(d, source) for i, d in enumerate(obj.get("devices", []))}
     return pooled, devices, obj
+
+
+def _preset_or_fit(key: str) -> tuple[DevicePreset | None, dict | None]:
+    """(preset, None) for a preset name or preset JSON; (None, calibration object) otherwise."""
+    if key in PRESETS:
+        return PRESETS[key](), None
+    if not Path(key).is_file():
+        raise InputError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
+    obj = read_json(key)
+    if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
+        return DevicePreset.from_dict(obj, source=key), None
+    return None, obj
 
 
 def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DevicePreset | None]:
@@ -79,17 +94,10 @@ def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DeviceP
       InputError: not a file and not a known preset (lists them), or a bad/other-version file.
     """
     key = str(name_or_path)
-    if key in PRESETS:
-        preset = PRESETS[key]()
+    preset, fit = _preset_or_fit(key)
+    if preset is not None:
         return preset.pbit, preset
-    if not Path(key).is_file():
-        raise InputError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
-    obj = read_json(key)
-    if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
-        preset = DevicePreset.from_dict(obj, source=key)
-        return preset.pbit, preset
-    pooled, _, _ = load_fit_json(key)
-    return pooled, None
+    return _parse_fit(fit, key)[0], None
 
 
 def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
@@ -107,14 +115,10 @@ def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
       InputError: not a file and not a known preset (lists them), or a bad/other-version file.
     """
     key = str(name_or_path)
-    if key in PRESETS:
-        return PRESETS[key]()
-    if not Path(key).is_file():
-        raise InputError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
-    obj = read_json(key)
-    if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
-        return DevicePreset.from_dict(obj, source=key)
-    pooled, _, obj = load_fit_json(key)
+    preset, fit = _preset_or_fit(key)
+    if preset is not None:
+        return preset
+    pooled, _, obj = _parse_fit(fit, key)
     base = default_preset()
     spread = base.pbit_spread
     if "spread" in obj:
