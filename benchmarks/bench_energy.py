@@ -61,11 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     import jax
 
     from cimjax.crossbar import OpCounts, count_read
-    from cimjax.energy import cost_report, default_preset
+    from cimjax.energy import cost_report, default_energy_preset
 
     step, x0 = build(args.batch, args.width, args.layers)
     keys = list(jax.random.split(jax.random.PRNGKey(1), args.steps))
-    preset = default_preset()
+    preset = default_energy_preset()
     shapes = [(args.width, args.width)] * args.layers
     config = crossbar_config()
 

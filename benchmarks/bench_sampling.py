@@ -20,9 +20,9 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks._timing import Report, add_common_args, time_fn
-from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
-from cimjax.demo.nets import time_embedding
-from cimjax.demo.training import EpsScore
+from cimjax.nn import sinusoidal_embedding
+from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
+from cimjax.apps.diffusion import EpsScore
 from cimjax.sde import VPSDE, ExSituStep, InSituStep, sample_reverse
 
 
@@ -36,7 +36,7 @@ class PlainMLP(nn.Module):
 
     @nn.compact
     def __call__(self, x, t):
-        h = jnp.concatenate([x, time_embedding(t, self.t_dim)], axis=-1)
+        h = jnp.concatenate([x, sinusoidal_embedding(t, self.t_dim)], axis=-1)
         for _ in range(self.depth):
             h = nn.swish(nn.Dense(self.hidden)(h))
         return nn.Dense(self.dim)(h)

@@ -23,7 +23,7 @@ import optax
 from benchmarks._timing import Report, add_common_args, peak_rss_bytes, time_interleaved
 from cimjax.crossbar import CrossbarConfig
 from cimjax.nn import CrossbarMLP, TrainConfig, make_loss_fn, make_optimizer
-from cimjax.nn._demo import demo_crossbar, layer_configs
+from cimjax.apps.regression import demo_crossbar, layer_configs
 
 
 class PlainMLP(nn.Module):

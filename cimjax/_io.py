@@ -9,13 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-
-class InputError(ValueError):
-    """Bad user input: a file, parameter or configuration that cannot be used.
-
-    The message names the file, line and column, or the parameter, and says what
-    was expected. Fix the input it names and run again.
-    """
+from cimjax.errors import DataFileError
 
 
 @contextlib.contextmanager
@@ -52,19 +46,19 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 
 def parse_json(text: str, source: str) -> Any:
-    """`json.loads(text)`, or an InputError naming `source`, line and column."""
+    """`json.loads(text)`, or an DataFileError naming `source`, line and column."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise InputError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+        raise DataFileError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
 
 
 def read_json(path: str | os.PathLike, what: str = "file") -> Any:
-    """The JSON value in `path`; an InputError naming the file (and line, column) if unusable."""
+    """The JSON value in `path`; an DataFileError naming the file (and line, column) if unusable."""
     try:
         text = Path(path).read_text()
     except OSError as err:
-        raise InputError(f"{path}: cannot read {what}: {err.strerror}") from None
+        raise DataFileError(f"{path}: cannot read {what}: {err.strerror}") from None
     return parse_json(text, str(path))
 
 

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from cimjax._io import InputError
+from cimjax.errors import CimjaxError
 from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile, crossbar_matmul, crossbar_moments
 
 BAD_CONFIGS = [
@@ -39,7 +39,7 @@ BAD_CONFIGS = [
 
 @pytest.mark.parametrize("build,needle", BAD_CONFIGS, ids=[n for _, n in BAD_CONFIGS])
 def test_bad_config_raises_naming_the_parameter(build, needle):
-    with pytest.raises(InputError) as err:
+    with pytest.raises(CimjaxError) as err:
         build()
     assert needle in str(err.value)
 
@@ -73,7 +73,7 @@ BAD_CALLS = [
 @pytest.mark.parametrize("change,needle", BAD_CALLS, ids=[n for _, n in BAD_CALLS])
 def test_bad_call_raises_before_compute(change, needle):
     args = {"x": X, "weights": W, "key": KEY, "config": CrossbarConfig(), **change}
-    with pytest.raises(InputError) as err:
+    with pytest.raises(CimjaxError) as err:
         crossbar_matmul(args["x"], args["weights"], args["key"], args["config"], keep_prob=args.get("keep_prob"),
                         sample_index=args.get("sample_index"))
     assert needle in str(err.value)
@@ -85,7 +85,7 @@ MOMENT_CALLS = [c for c in BAD_CALLS if "key" not in c[0] and "sample_index" not
 @pytest.mark.parametrize("change,needle", MOMENT_CALLS, ids=[n for _, n in MOMENT_CALLS])
 def test_bad_moments_call_raises_before_compute(change, needle):
     args = {"x": X, "weights": W, "config": CrossbarConfig(), **change}
-    with pytest.raises(InputError) as err:
+    with pytest.raises(CimjaxError) as err:
         crossbar_moments(args["x"], args["weights"], args["config"], keep_prob=args.get("keep_prob"))
     assert needle in str(err.value)
 
@@ -93,5 +93,5 @@ def test_bad_moments_call_raises_before_compute(change, needle):
 def test_pallas_on_cpu_needs_interpret():
     if jax.default_backend() != "cpu":
         pytest.skip("CPU-only check")
-    with pytest.raises(InputError, match="interpret=True"):
+    with pytest.raises(CimjaxError, match="interpret=True"):
         crossbar_matmul(X, W, KEY, CrossbarConfig(backend="pallas"))

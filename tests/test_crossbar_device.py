@@ -7,10 +7,10 @@ import jax
 import numpy as np
 import pytest
 
-from cimjax._io import InputError
-from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, crossbar_matmul, keep_probability
+from cimjax.errors import CimjaxError
+from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, crossbar_matmul, keep_probability, nominal_keep_probability
 from cimjax.device import SCHEMA_VERSION, device_preset
-from cimjax.device.fit_io import FIT_SCHEMA
+from cimjax.device import FIT_SCHEMA
 
 PARAMS = {"v50": 1.2, "v_scale": 0.3, "precession_period": 1.6e-9, "damping_time": 0.9e-9}
 
@@ -43,7 +43,7 @@ def test_calibrated_curve_sets_every_cells_keep_probability(tmp_path):
         p = np.asarray(keep_probability(cfg, (4, 5)))
         np.testing.assert_allclose(p, _p_sw(voltage, width), rtol=1e-4)
     # the default pulse: 700 ps at the voltage where the fitted curve switches half the time
-    nominal = _config(path, spread=False).pbit.nominal_keep_prob()
+    nominal = nominal_keep_probability(_config(path, spread=False).pbit)
     assert nominal == pytest.approx(0.5, abs=1e-5)
     width = float(device_preset(path).calibrated_width)
     assert width == pytest.approx(700e-12, rel=1e-3)  # Fig. 11's first peak, the default preset's width
@@ -62,15 +62,15 @@ def test_measured_spread_replaces_the_default(tmp_path):
 
 
 def test_unknown_device_is_named_before_any_read(tmp_path):
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(CimjaxError, match="no such file"):
         PbitConfig(device=str(tmp_path / "missing.json"))
-    with pytest.raises(InputError, match=r"'mine'.*known presets \['default'\]"):
+    with pytest.raises(CimjaxError, match=r"'mine'.*known presets \['default'\]"):
         crossbar_matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32), jax.random.key(0),
                         _config("mine"))
     spread = {k: {"mean": 0.0 if k == "v_scale" else v, "std": 0.1} for k, v in PARAMS.items()}
-    with pytest.raises(InputError, match=r"'spread' of \['v_scale'\]"):
+    with pytest.raises(CimjaxError, match=r"'spread' of \['v_scale'\]"):
         device_preset(_calibration(tmp_path / "spread.json", spread))
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": 1,\n')
-    with pytest.raises(InputError, match=r"bad\.json:2:\d+: invalid JSON"):
+    with pytest.raises(CimjaxError, match=r"bad\.json:2:\d+: invalid JSON"):
         keep_probability(_config(str(bad)), (2, 2))

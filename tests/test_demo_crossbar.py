@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax.demo.costs import image_counts
-from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet, crossbar_layer_shapes, init_noise_params
-from cimjax.demo.training import EpsScore, repeat_passes, transition_targets
+from cimjax.apps.diffusion import image_counts
+from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet, crossbar_layer_shapes, init_noise_params
+from cimjax.apps.diffusion import EpsScore, repeat_passes, transition_targets
 from cimjax.sde import VPSDE, ExSituStep
 
 

@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
-from cimjax._io import InputError
-from cimjax.demo import metrics as M
-from cimjax.demo.checkpoint import load_checkpoint, save_checkpoint
-from cimjax.demo.config import DemoConfig, stage_config
-from cimjax.demo.data import load_digits_split, load_idx, load_mnist
+from cimjax.errors import CimjaxError
+from cimjax.apps import diffusion as M
+from cimjax.apps.diffusion import load_checkpoint, save_checkpoint
+from cimjax.apps.diffusion import DemoConfig, stage_config
+from cimjax.apps.diffusion import load_digits_split, load_idx, load_mnist
 
 
 def test_digits_split_is_fixed_and_scaled():
@@ -41,18 +41,18 @@ def test_idx_round_trip(tmp_path, gz):
 def test_idx_wrong_magic_and_shape_name_the_file(tmp_path):
     bad = tmp_path / "bad-idx"
     bad.write_bytes(_idx(np.zeros((2, 28, 28)), magic=2049))
-    with pytest.raises(InputError, match="bad-idx.*magic number 2049"):
+    with pytest.raises(CimjaxError, match="bad-idx.*magic number 2049"):
         load_idx(bad, expect_images=True)
     small = tmp_path / "small-idx"
     small.write_bytes(_idx(np.zeros((2, 8, 8))))
-    with pytest.raises(InputError, match=r"small-idx.*\(8, 8\), expected \(28, 28\)"):
+    with pytest.raises(CimjaxError, match=r"small-idx.*\(8, 8\), expected \(28, 28\)"):
         load_idx(small, expect_images=True)
 
 
 def test_npz_missing_arrays(tmp_path):
     path = tmp_path / "m.npz"
     np.savez(path, x_train=np.zeros((2, 28, 28)))
-    with pytest.raises(InputError, match="m.npz.*missing"):
+    with pytest.raises(CimjaxError, match="m.npz.*missing"):
         load_mnist(path)
 
 
@@ -101,12 +101,12 @@ def test_checkpoint_of_another_config_names_the_difference(tmp_path):
     params, _ = load_checkpoint(path, stage_config(cfg, "score"))
     np.testing.assert_array_equal(params["w"], np.ones(3))
     other = DemoConfig.quick(score_steps=7)
-    with pytest.raises(InputError, match="score_steps: 2000 -> 7"):
+    with pytest.raises(CimjaxError, match="score_steps: 2000 -> 7"):
         load_checkpoint(path, stage_config(other, "score"))
 
 
 def test_bad_config():
-    with pytest.raises(InputError, match="keep_prob"):
+    with pytest.raises(CimjaxError, match="keep_prob"):
         DemoConfig(keep_prob=1.5)
-    with pytest.raises(InputError, match="n_steps"):
+    with pytest.raises(CimjaxError, match="n_steps"):
         DemoConfig(n_steps=0)

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from cimjax._io import InputError
+from cimjax.errors import CimjaxError
 from cimjax.cli import main
-from cimjax.demo.config import DemoConfig
-from cimjax.demo.pipeline import generate, prepare_models
-from cimjax.demo.sample_io import run_sample
+from cimjax.apps.diffusion import DemoConfig
+from cimjax.apps.diffusion import generate, prepare_models
+from cimjax.apps.diffusion import run_sample
 
 TINY = dict(vae_steps=100, clf_steps=100, score_steps=100, insitu_steps=100, n_eval=100, n_steps=10,
             vae_hidden=64, score_hidden=64, score_depth=2)
@@ -33,7 +33,7 @@ def test_second_run_loads_checkpoints(tiny):
 
 def test_in_situ_needs_its_step_count(tiny):
     models, _ = tiny
-    with pytest.raises(InputError, match="n_steps"):
+    with pytest.raises(CimjaxError, match="n_steps"):
         generate(models, "in_situ", 4, seed=0, n_steps=20, progress=False)
 
 
@@ -53,7 +53,7 @@ def test_sample_shards_resume_and_refuse(tiny, tmp_path):
     np.testing.assert_allclose(again, full, rtol=1e-5, atol=1e-6)
     assert (out / "latents_00000.npy").stat().st_mtime_ns == mtime
     assert json.loads((out / "manifest.json").read_text())["completed"] == [0, 1, 2]
-    with pytest.raises(InputError, match="seed: 2 -> 3"):
+    with pytest.raises(CimjaxError, match="seed: 2 -> 3"):
         run_sample(models, sampler="ex_situ", n=7, batch=3, out=out, seed=3, progress=False)
     run_sample(models, sampler="ex_situ", n=2, batch=2, out=out, seed=3, force=True, progress=False)
     assert sorted(p.name for p in out.glob("*.npy")) == ["images_00000.npy", "latents_00000.npy"]
@@ -77,7 +77,7 @@ def test_demo_acceptance(tmp_path):
     one exact-mode P-bit read per step). The acceptance runs at the defaults: the reduced
     DemoConfig.quick() (50 steps, half the training) is not what the issue's numbers are about.
     """
-    from cimjax.demo.report import run_demo
+    from cimjax.apps.diffusion import run_demo
 
     payload = run_demo(DemoConfig(), tmp_path / "out", cache_dir=tmp_path / "cache", progress=False)
     q = payload["quality"]
@@ -92,9 +92,10 @@ def test_demo_acceptance(tmp_path):
         assert (tmp_path / "out" / f).exists()
 
 
-def test_corrupt_sampling_manifest_names_the_file_and_line(tmp_path):
-    from cimjax.demo.sample_io import MANIFEST, _open_run
+def test_corrupt_sampling_manifest_names_the_file_and_line(tiny, tmp_path):
+    from cimjax.apps.diffusion import MANIFEST
+    from cimjax.errors import DataFileError
 
     (tmp_path / MANIFEST).write_text('{"seed": 1,\n "batch": }\n')
-    with pytest.raises(InputError, match=rf"{MANIFEST}:2:\d+: invalid JSON"):
-        _open_run(tmp_path, {"seed": 1}, force=False)
+    with pytest.raises(DataFileError, match=rf"{MANIFEST}:2:\d+: invalid JSON"):
+        run_sample(tiny[0], sampler="ex_situ", n=4, batch=4, out=tmp_path, seed=1, progress=False)

@@ -1,12 +1,12 @@
-"""Bad input (issue 2): each case raises InputError naming the file, line and column or parameter, before any fit."""
+"""Bad input (issue 2): each case raises CimjaxError naming the file, line and column or parameter, before any fit."""
 
 import json
 
 import jax.numpy as jnp
 import pytest
 
-import cimjax.device.calibration as calibration
-from cimjax._io import InputError
+import cimjax.device._calibration as calibration
+from cimjax.errors import CimjaxError
 from cimjax.cli import main
 from cimjax.device import (
     TableCurve,
@@ -48,14 +48,14 @@ def _csv(tmp_path, *lines, name="m.csv"):
 )
 def test_bad_csv_names_file_line_column(tmp_path, lines, expected):
     path = _csv(tmp_path, *lines)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(CimjaxError) as err:
         load_switching_csv(path)
     assert str(err.value) == f"{path}{expected}" or str(err.value).startswith(f"{path}{expected}")
 
 
 def test_comment_lines_keep_file_line_numbers(tmp_path):
     path = _csv(tmp_path, "# provenance", HEADER, "# note", "1.5,7e-10,3,10", "1.5,7e-10,12,10")
-    with pytest.raises(InputError, match=r"m\.csv:5: column 3 \('switched'\): switched=12 > trials=10"):
+    with pytest.raises(CimjaxError, match=r"m\.csv:5: column 3 \('switched'\): switched=12 > trials=10"):
         load_switching_csv(path)
 
 
@@ -72,9 +72,9 @@ def test_cli_rejects_bad_csv_before_any_fit(tmp_path, monkeypatch, capsys):
 
 
 def test_unknown_preset_lists_known_names(capsys):
-    with pytest.raises(InputError, match=r"unknown device preset 'vcma9000'.*\['default'\]"):
+    with pytest.raises(CimjaxError, match=r"unknown device preset 'vcma9000'.*\['default'\]"):
         load_preset("vcma9000")
-    with pytest.raises(InputError, match=r"unknown device preset 'vcma9000'.*\['default'\]"):
+    with pytest.raises(CimjaxError, match=r"unknown device preset 'vcma9000'.*\['default'\]"):
         load_curve("vcma9000")
     assert main(["device", "curve", "vcma9000", "--voltage", "1.5"]) == 2
     assert "['default']" in capsys.readouterr().err
@@ -85,11 +85,11 @@ def test_other_schema_version_is_rejected(tmp_path, capsys):
     obj["schema_version"] = 2
     preset_path = tmp_path / "preset.json"
     preset_path.write_text(json.dumps(obj))
-    with pytest.raises(InputError, match=r"preset\.json: schema_version=2 is not supported; this cimjax reads schema_version=1"):
+    with pytest.raises(CimjaxError, match=r"preset\.json: schema_version=2 is not supported; this cimjax reads schema_version=1"):
         load_preset(preset_path)
     fit_path = tmp_path / "fit.json"
     fit_path.write_text(json.dumps({"schema": "cimjax.device.switching_fit", "schema_version": 0}))
-    with pytest.raises(InputError, match=r"fit\.json: schema_version=0 is not supported"):
+    with pytest.raises(CimjaxError, match=r"fit\.json: schema_version=0 is not supported"):
         load_fit_json(fit_path)
     assert main(["device", "curve", str(fit_path), "--voltage", "1.5"]) == 2
     assert "schema_version=0 is not supported" in capsys.readouterr().err
@@ -97,27 +97,27 @@ def test_other_schema_version_is_rejected(tmp_path, capsys):
 
 def test_malformed_params_json_names_line_and_column(tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text('{\n  "schema": "cimjax.device.preset",\n  "schema_version": 1,,\n}')
-    with pytest.raises(InputError, match=r"bad\.json:3:\d+: invalid JSON"):
+    path.write_text('{\n  "schema": "cimjax.device._preset",\n  "schema_version": 1,,\n}')
+    with pytest.raises(CimjaxError, match=r"bad\.json:3:\d+: invalid JSON"):
         load_preset(path)
 
 
 def test_probabilities_outside_unit_interval_are_rejected(capsys):
     curve = default_preset().pbit
-    with pytest.raises(InputError, match=r"p=1\.5 must be a probability in \[0, 1\]"):
+    with pytest.raises(CimjaxError, match=r"p=1\.5 must be a probability in \[0, 1\]"):
         pulse_for_probability(curve, 1.5, 7e-10)
-    with pytest.raises(InputError, match=r"p_sw=-0\.2 must be a probability"):
+    with pytest.raises(CimjaxError, match=r"p_sw=-0\.2 must be a probability"):
         pbit_bitstream(jnp.zeros(2, jnp.uint32), jnp.array([0.5, -0.2]), 10)
-    with pytest.raises(InputError, match=r"p_sw=nan must be a probability"):
+    with pytest.raises(CimjaxError, match=r"p_sw=nan must be a probability"):
         pbit_bitstream(jnp.zeros(2, jnp.uint32), jnp.array([jnp.nan]), 10)
-    with pytest.raises(InputError, match=r"probabilities\[1, 0\]=1\.5 outside \[0, 1\]"):
+    with pytest.raises(CimjaxError, match=r"probabilities\[1, 0\]=1\.5 outside \[0, 1\]"):
         TableCurve.create([1.0, 2.0], [1e-10, 2e-10], [[0.1, 0.2], [1.5, 0.3]])
     assert main(["device", "curve", "default", "--probability", "1.5"]) == 2
     assert "--probability=1.5 must be a probability in [0, 1]" in capsys.readouterr().err
 
 
 def test_bad_bitstream_mode_and_state():
-    with pytest.raises(InputError, match=r"mode='flip' must be one of \('reset', 'toggle'\)"):
+    with pytest.raises(CimjaxError, match=r"mode='flip' must be one of \('reset', 'toggle'\)"):
         pbit_bitstream(jnp.zeros(2, jnp.uint32), 0.5, 10, mode="flip")
-    with pytest.raises(InputError, match=r"initial_state=2 must be 0 or 1"):
+    with pytest.raises(CimjaxError, match=r"initial_state=2 must be 0 or 1"):
         pbit_bitstream(jnp.zeros(2, jnp.uint32), 0.5, 10, initial_state=2)

@@ -22,7 +22,7 @@ from cimjax.device import (
     save_switching_csv,
     simulate_switching_data,
 )
-from cimjax.device.calibration import DERIVED, PARAMETERS
+from cimjax.device import DERIVED, PARAMETERS
 
 VOLTAGES = np.linspace(0.6, 2.6, 20)  # 20 voltages across the Fig. 12 window
 WIDTHS = np.linspace(0.2e-9, 2.0e-9, 8)  # 8 widths across the first two lobes of Fig. 11

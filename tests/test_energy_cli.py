@@ -1,24 +1,21 @@
-"""`cimjax energy table | sweep | preset`, through the energy parser and the dispatcher's error rule."""
+"""`cimjax energy table | sweep | preset`, through the command line's own entry point."""
 
-import argparse
+import contextlib
+import io
 import json
 
 import pytest
 
-from cimjax._io import InputError
-from cimjax.energy import cli, load_preset
-from cimjax.energy.preset import PRESET_DIR
+from cimjax.cli import main
+from cimjax.energy import PRESET_DIR, load_energy_preset
 
 
 def run(argv):
-    """Parses and runs like `cimjax.cli.main` does: InputError -> exit 2 (message returned)."""
-    parser = argparse.ArgumentParser(prog="cimjax")
-    cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0), ""
-    except InputError as err:
-        return 2, str(err)
+    """Runs `cimjax ARGV`; returns (exit code, its error message or ""). Stdout stays with capsys."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, (err.getvalue().strip().split("error: ", 1)[-1] if code else "")
 
 
 def test_table_text(capsys):
@@ -54,7 +51,7 @@ def test_preset_round_trip_and_edited_preset(tmp_path, capsys):
     raw = json.loads(path.read_text())
     raw["parameters"]["write_width"]["value"] = 1400
     path.write_text(json.dumps(raw))
-    assert load_preset(path).design("in_situ")["write_width"] == pytest.approx(1.4e-9)
+    assert load_energy_preset(path).design("in_situ")["write_width"] == pytest.approx(1.4e-9)
     assert run(["energy", "table", "--json", "--preset", str(path)])[0] == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[0]["throughput_bit_per_ns"] < 29  # a longer pulse, a longer cycle

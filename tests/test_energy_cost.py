@@ -2,15 +2,15 @@
 
 import pytest
 
-from cimjax._io import InputError
-from cimjax.crossbar.counts import OpCounts, count_crossbar_read, count_random_bits
-from cimjax.energy import default_preset, figures
-from cimjax.energy.cost import Cost, cost, cost_report
+from cimjax.errors import CimjaxError
+from cimjax.crossbar import OpCounts, count_crossbar_read, count_random_bits
+from cimjax.energy import default_energy_preset, figures
+from cimjax.energy import Cost, cost, cost_report
 
 
 @pytest.fixture(scope="module")
 def preset():
-    return default_preset()
+    return default_energy_preset()
 
 
 def _round_design(preset):
@@ -71,13 +71,13 @@ def test_one_count_prices_every_scheme(preset):
 
 def test_cost_bad_input(preset):
     counts = OpCounts(tile_reads=1)
-    with pytest.raises(InputError, match="counts must be an OpCounts, got dict"):
+    with pytest.raises(CimjaxError, match="counts must be an OpCounts, got dict"):
         cost({"tile_reads": 1}, preset, "in_situ")
-    with pytest.raises(InputError, match="scheme='warp' is not one of"):
+    with pytest.raises(CimjaxError, match="scheme='warp' is not one of"):
         cost(counts, preset, "warp")
-    with pytest.raises(InputError, match="give a scheme"):
+    with pytest.raises(CimjaxError, match="give a scheme"):
         cost(counts, preset)
-    with pytest.raises(InputError, match="scheme='in_situ' does not match design 'ex_situ_pcb'"):
+    with pytest.raises(CimjaxError, match="scheme='in_situ' does not match design 'ex_situ_pcb'"):
         cost(counts, preset.design("ex_situ_pcb"), "in_situ")
-    with pytest.raises(InputError, match="n=0 must be a positive integer"):
+    with pytest.raises(CimjaxError, match="n=0 must be a positive integer"):
         cost(counts, preset, "in_situ").per(0)

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from cimjax._io import InputError
-from cimjax.crossbar.counts import OpCounts, count_crossbar_read, count_random_bits
+from cimjax.errors import CimjaxError
+from cimjax.crossbar import OpCounts, count_crossbar_read, count_random_bits
 
 TILE = dict(tile_rows=64, tile_cols=32)
 
@@ -103,20 +103,20 @@ def test_opcounts_arithmetic():
 def test_bad_input_names_the_parameter(kwargs, message):
     args = dict(batch=2, in_features=8, out_features=8, tile_rows=4, tile_cols=4)
     args.update(kwargs)
-    with pytest.raises(InputError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(CimjaxError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         count_crossbar_read(args.pop("batch"), args.pop("in_features"), args.pop("out_features"),
                             **args)
 
 
 def test_bad_scale_and_random_bits():
     a = OpCounts(tile_reads=1)
-    with pytest.raises(InputError, match="scale factor=-1 must be >= 0"):
+    with pytest.raises(CimjaxError, match="scale factor=-1 must be >= 0"):
         a * -1
-    with pytest.raises(InputError, match="scale factor=1.5 must be an integer"):
+    with pytest.raises(CimjaxError, match="scale factor=1.5 must be an integer"):
         a * 1.5
-    with pytest.raises(InputError, match="bits=-3 must be >= 0"):
+    with pytest.raises(CimjaxError, match="bits=-3 must be >= 0"):
         count_random_bits(-3)
-    with pytest.raises(InputError, match="scheme='x' is not one of"):
+    with pytest.raises(CimjaxError, match="scheme='x' is not one of"):
         count_random_bits(3, scheme="x")
     assert math.isclose(sum(OpCounts(1, 2, 3, 4, 5, 6, 7, 8)), 36)
 
@@ -124,9 +124,9 @@ def test_bad_scale_and_random_bits():
 def test_cache_never_admits_a_bool_or_float_and_unhashables_are_named():
     ok = count_crossbar_read(1, 8, 8, tile_rows=4, tile_cols=4)
     assert count_crossbar_read(1, 8, 8, tile_rows=4, tile_cols=4) is ok  # cached
-    with pytest.raises(InputError, match="batch=True must be an integer, not a bool"):
+    with pytest.raises(CimjaxError, match="batch=True must be an integer, not a bool"):
         count_crossbar_read(True, 8, 8, tile_rows=4, tile_cols=4)
-    with pytest.raises(InputError, match=r"in_features=8.0 must be an integer"):
+    with pytest.raises(CimjaxError, match=r"in_features=8.0 must be an integer"):
         count_crossbar_read(1, 8.0, 8, tile_rows=4, tile_cols=4)
-    with pytest.raises(InputError, match=r"batch=\[1\] must be an integer"):
+    with pytest.raises(CimjaxError, match=r"batch=\[1\] must be an integer"):
         count_crossbar_read([1], 8, 8, tile_rows=4, tile_cols=4)

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-from cimjax.energy import default_preset, figures
-from cimjax.energy.components import write_pulse_energy
-from cimjax.energy.schemes import in_situ_write_energy
+from cimjax.energy import default_energy_preset, figures
+from cimjax.energy import write_pulse_energy
+from cimjax.energy import in_situ_write_energy
 
 WIDTHS_NS = [0.3, 0.5, 0.7, 1.0, 1.5, 3.0]
 
 
 @pytest.fixture(scope="module")
 def preset():
-    return default_preset()
+    return default_energy_preset()
 
 
 def test_in_situ_throughput_is_parallelism_over_write_plus_read_cycle(preset):
@@ -90,8 +90,8 @@ def test_parallelism_and_area(preset):
 
 
 def test_sweep_axes_follow_the_knobs(preset):
-    from cimjax._io import InputError
-    from cimjax.energy import sweep
+    from cimjax.apps.energy_table import sweep
+    from cimjax.errors import CimjaxError
 
     s = sweep(preset, "parallelism", [8, 16, 32])
     t = s["designs"]["in_situ"]["throughput_bit_per_ns"]
@@ -101,7 +101,7 @@ def test_sweep_axes_follow_the_knobs(preset):
     # a longer column line costs more write energy; ex-situ generators are outside the array
     assert size["in_situ"]["energy_pJ_per_bit"][1] > size["in_situ"]["energy_pJ_per_bit"][0]
     assert len(set(size["ex_situ_periphery"]["energy_pJ_per_bit"])) == 1
-    with pytest.raises(InputError, match="axis='voltage' is not one of"):
+    with pytest.raises(CimjaxError, match="axis='voltage' is not one of"):
         sweep(preset, "voltage")
-    with pytest.raises(InputError, match="parallelism 8192 exceeds the 64 x 64 tile"):
+    with pytest.raises(CimjaxError, match="parallelism 8192 exceeds the 64 x 64 tile"):
         sweep(preset, "parallelism", [8192])

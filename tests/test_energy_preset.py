@@ -6,10 +6,10 @@ import types
 
 import pytest
 
-from cimjax._io import InputError
-from cimjax.energy import default_preset, figures, load_preset, parse_preset, with_device
-from cimjax.energy.params import ALL_PARAMS
-from cimjax.energy.preset import PRESET_DIR
+from cimjax.errors import CimjaxError
+from cimjax.energy import default_energy_preset, figures, load_energy_preset, parse_energy_preset, with_device
+from cimjax.energy import ALL_PARAMS
+from cimjax.energy import PRESET_DIR
 
 
 @pytest.fixture()
@@ -28,7 +28,7 @@ def test_every_shipped_parameter_has_a_source_and_known_unit(raw):
 
 
 def test_default_preset_designs(raw):
-    p = default_preset()
+    p = default_energy_preset()
     assert list(p.designs) == list(raw["designs"])
     assert {d.scheme for d in p.designs.values()} == {"in_situ", "ex_situ_periphery", "ex_situ_pcb"}
     assert p.design("in_situ")["write_width"] == pytest.approx(700e-12)  # ps -> s
@@ -37,8 +37,8 @@ def test_default_preset_designs(raw):
 
 
 def _error(data):
-    with pytest.raises(InputError) as info:
-        parse_preset(data, "my.json")
+    with pytest.raises(CimjaxError) as info:
+        parse_energy_preset(data, "my.json")
     return str(info.value)
 
 
@@ -110,29 +110,29 @@ def test_malformed_entries_and_header(raw):
 
 def test_files(tmp_path, raw):
     path = tmp_path / "p.json"
-    path.write_text('{"schema": "cimjax.energy.preset",\n "version": 1,,}')
-    with pytest.raises(InputError, match=r"p.json:2:15: invalid JSON"):
-        load_preset(path)
-    with pytest.raises(InputError, match=r"preset 'nonesuch' is neither a file nor a shipped"):
-        load_preset("nonesuch")
+    path.write_text('{"schema": "cimjax.energy._preset",\n "version": 1,,}')
+    with pytest.raises(CimjaxError, match=r"p.json:2:15: invalid JSON"):
+        load_energy_preset(path)
+    with pytest.raises(CimjaxError, match=r"preset 'nonesuch' is neither a file nor a shipped"):
+        load_energy_preset("nonesuch")
     path.write_text(json.dumps(raw))
-    assert load_preset(path).designs.keys() == default_preset().designs.keys()
+    assert load_energy_preset(path).designs.keys() == default_energy_preset().designs.keys()
 
 
 def test_design_replace_validates():
-    d = default_preset().design("in_situ")
-    with pytest.raises(InputError, match="key='warp' is not a parameter"):
+    d = default_energy_preset().design("in_situ")
+    with pytest.raises(CimjaxError, match="key='warp' is not a parameter"):
         d.replace(warp=1.0)
-    with pytest.raises(InputError, match="write_width: value -1.0 must be > 0"):
+    with pytest.raises(CimjaxError, match="write_width: value -1.0 must be > 0"):
         d.replace(write_width=-1.0)
-    with pytest.raises(InputError, match="design 'nope' is not in preset"):
-        default_preset().design("nope")
+    with pytest.raises(CimjaxError, match="design 'nope' is not in preset"):
+        default_energy_preset().design("nope")
 
 
 def test_with_device_takes_pulse_and_read_resistances_from_a_device():
     data_bit = types.SimpleNamespace(conductances=lambda v: (1 / 40e3, 1 / 70e3))
     device = types.SimpleNamespace(calibrated_voltage=1.2, calibrated_width=1e-9, data_bit=data_bit)
-    p = with_device(default_preset(), device)
+    p = with_device(default_energy_preset(), device)
     for d in p.designs.values():
         assert (d["write_voltage"], d["write_width"]) == (1.2, 1e-9)
         assert d["read_resistance_p"] == pytest.approx(40e3)
@@ -141,15 +141,14 @@ def test_with_device_takes_pulse_and_read_resistances_from_a_device():
 
 
 def test_default_preset_agrees_with_cimjax_device():
-    device_mod = pytest.importorskip("cimjax.device")
-    if not hasattr(device_mod, "default_preset"):
-        pytest.skip("cimjax.device.default_preset is not available yet")
-    device = device_mod.default_preset()
-    d = default_preset().design("in_situ")
+    from cimjax.device import default_preset
+
+    device = default_preset()
+    d = default_energy_preset().design("in_situ")
     assert d["write_voltage"] == pytest.approx(float(device.calibrated_voltage), rel=0.02)
     assert d["write_width"] == pytest.approx(float(device.calibrated_width), rel=0.03)
     # the device's read resistances barely move the figures (reads are ~2% of the energy)
-    linked = {n: figures(x) for n, x in with_device(default_preset()).designs.items()}
-    own = {n: figures(x) for n, x in default_preset().designs.items()}
+    linked = {n: figures(x) for n, x in with_device(default_energy_preset()).designs.items()}
+    own = {n: figures(x) for n, x in default_energy_preset().designs.items()}
     for name in own:
         assert linked[name].energy_pJ_per_bit == pytest.approx(own[name].energy_pJ_per_bit, rel=0.05)

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 import cimjax.energy as energy
-from cimjax.energy.table import format_table, load_citations, ratios, table_rows
+from cimjax.apps.energy_table import format_table, load_citations, ratios, table_rows
 
 CITED = {r["design"]: r for r in load_citations()["this_work"]}
 
 
 @pytest.fixture(scope="module")
 def computed():
-    return {f.design: f for f in (energy.figures(d) for d in energy.default_preset().designs.values())}
+    return {f.design: f for f in (energy.figures(d) for d in energy.default_energy_preset().designs.values())}
 
 
 @pytest.mark.parametrize("design", list(CITED))
@@ -32,7 +32,7 @@ def test_computed_rows_within_5_percent_of_paper(computed, design):
 
 def test_in_situ_over_ex_situ_ratios_match_abstract():
     claims = load_citations()["claims"]
-    q = {r["versus"]: r for r in ratios(energy.default_preset())}["ex_situ_periphery"]
+    q = {r["versus"]: r for r in ratios(energy.default_energy_preset())}["ex_situ_periphery"]
     assert q["throughput_ratio"] == pytest.approx(
         claims["throughput_ratio_in_situ_over_ex_situ"]["value"], rel=0.05)
     assert q["efficiency_ratio"] == pytest.approx(
@@ -48,13 +48,13 @@ def test_breakdowns_sum_to_the_figures(computed):
 
 
 def test_literature_rows_are_cited_as_printed():
-    rows = table_rows(energy.default_preset())
+    rows = table_rows(energy.default_energy_preset())
     cited = [r for r in rows if r["kind"] == "cited"]
     assert [r["work"] for r in cited] == [r["work"] for r in load_citations()["literature"]]
     assert {r["work"] for r in cited} >= {"JSSC'24 [8]", "IEDM'23 [4]", "NC'24 PMA [9]",
                                           "NC'24 IMA [9]", "IEDM'19 [10]", "TCAS II'24 [11]"}
     assert {r["kind"] for r in rows} == {"computed", "cited"}
-    text = format_table(rows, ratios(energy.default_preset()))
+    text = format_table(rows, ratios(energy.default_energy_preset()))
     assert "TCAS II'24 [11] (cited)" in text and "in-situ vs ex_situ_periphery:" in text
     json.dumps(rows)  # JSON-ready
 
@@ -67,7 +67,7 @@ def _numeric_literals(path):
 
 def test_no_table_ii_figure_is_a_literal_in_model_code():
     root = Path(energy.__file__).resolve().parent
-    sources = list(root.glob("*.py")) + [root.parent / "crossbar" / "counts.py"]
+    sources = list(root.glob("*.py")) + [root.parent / "crossbar" / "_counts.py"]
     figures = set()
     for r in load_citations()["this_work"]:
         figures |= {v for k, v in r.items() if isinstance(v, (int, float)) and k != "design"}

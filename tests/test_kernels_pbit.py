@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cimjax.kernels import (BlockSizes, cell_keys, keep_threshold, pbit_mask_reference, pbit_matmul,
-                            pbit_matmul_reference, pbit_matmul_refresh, sample_keys, seed_words)
+                            pbit_matmul_reference, pbit_matmul_refresh, sample_words, seed_words)
 
 SMALL = BlockSizes(block_b=8, block_m=16, block_n=16)
 
@@ -47,13 +47,13 @@ def _np_mask(seed, samples, n, m, p):
 def _counters(key, batch, n, m, p, samples=None, refresh=1):
     seed = seed_words(key)
     ids = jnp.arange(batch, dtype=jnp.uint32) if samples is None else jnp.asarray(samples, jnp.uint32)
-    return seed, sample_keys(seed, ids, refresh), cell_keys(seed, n, m), keep_threshold(jnp.broadcast_to(p, (n, m)))
+    return seed, sample_words(seed, ids, refresh), cell_keys(seed, n, m), keep_threshold(jnp.broadcast_to(p, (n, m)))
 
 
 def _mask_via(backend, key, sample, n, m, p, interpret=False):
     """The mask one sample sees, read out of the fused product with one-hot inputs."""
     seed, _, c, t = _counters(key, n, n, m, p)
-    a = sample_keys(seed, jnp.full((n,), sample, jnp.uint32))
+    a = sample_words(seed, jnp.full((n,), sample, jnp.uint32))
     y = pbit_matmul(jnp.eye(n, dtype=jnp.float32), jnp.ones((n, m), jnp.float32), t, a, c,
                     backend=backend, interpret=interpret, block_sizes=SMALL)
     return np.asarray(y)
@@ -89,7 +89,7 @@ def test_keep_rate_per_cell_probabilities():
     assert abs(kept - batch * p64.sum()) < 5 * np.sqrt(batch * np.sum(p64 * (1 - p64)))
     # Endpoints are exact: p = 0 never keeps, p = 1 always does.
     t = keep_threshold(jnp.asarray([[0.0, 1.0]]))
-    mask = np.asarray(pbit_mask_reference(sample_keys(seed, jnp.arange(1000, dtype=jnp.uint32)),
+    mask = np.asarray(pbit_mask_reference(sample_words(seed, jnp.arange(1000, dtype=jnp.uint32)),
                                           cell_keys(seed, 1, 2), t))
     assert not mask[:, 0, 0].any() and mask[:, 0, 1].all()
 
@@ -98,7 +98,7 @@ def test_draws_uniform_chi_square():
     """Top 8 bits of 2^20 draws: chi-square with 255 degrees of freedom, p-value > 1e-4."""
     from scipy import stats
 
-    from cimjax.kernels._hash import pbit_bits
+    from cimjax.kernels import pbit_bits
 
     seed, a, c, _ = _counters(jax.random.PRNGKey(21), 16, 256, 256, 0.5)
     top = np.asarray(pbit_bits(a[:, None, None], c[None])).ravel() >> 23
@@ -140,9 +140,9 @@ def test_same_seed_bit_identical_and_batch_size_invariant():
     np.testing.assert_array_equal(np.asarray(y1), np.asarray(y2))
     # Samples 10..14 alone (batch 5, explicit ids) see the same masks and outputs.
     ids = jnp.arange(10, 15, dtype=jnp.uint32)
-    y_small = pbit_matmul(x[10:15], w, t, sample_keys(seed, ids), c, block_sizes=BlockSizes(batch_chunk=2))
+    y_small = pbit_matmul(x[10:15], w, t, sample_words(seed, ids), c, block_sizes=BlockSizes(batch_chunk=2))
     np.testing.assert_allclose(np.asarray(y_small), np.asarray(y1[10:15]), rtol=1e-6, atol=1e-5)
-    np.testing.assert_array_equal(np.asarray(pbit_mask_reference(sample_keys(seed, ids), c, t)),
+    np.testing.assert_array_equal(np.asarray(pbit_mask_reference(sample_words(seed, ids), c, t)),
                                   np.asarray(pbit_mask_reference(a, c, t))[10:15])
 
 

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax._io import InputError
+from cimjax.errors import CimjaxError
 from cimjax.crossbar import CrossbarConfig
-from cimjax.kernels import cell_keys, keep_threshold, pbit_mask_reference, sample_keys, seed_words
+from cimjax.kernels import cell_keys, keep_threshold, pbit_mask_reference, sample_words, seed_words
 from cimjax.nn import CrossbarDense, CrossbarMLP, check_dataset, mc_predict, sinusoidal_embedding
 from cimjax.nn import _engine
 
@@ -16,9 +16,9 @@ IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
 
 @pytest.mark.parametrize("keep_prob", [0.0, -0.1, 1.5, float("nan")])
 def test_keep_prob_outside_unit_interval_is_rejected_at_construction(keep_prob):
-    with pytest.raises(InputError, match=r"keep_prob=.* must be in \(0, 1\]"):
+    with pytest.raises(CimjaxError, match=r"keep_prob=.* must be in \(0, 1\]"):
         CrossbarDense(4, config=IDEAL, keep_prob=keep_prob)
-    with pytest.raises(InputError, match=r"keep_prob=.* must be in \(0, 1\]"):
+    with pytest.raises(CimjaxError, match=r"keep_prob=.* must be in \(0, 1\]"):
         CrossbarMLP((4, 1), config=IDEAL, keep_prob=keep_prob)
 
 
@@ -26,10 +26,10 @@ def test_wrong_input_width_names_expected_and_got():
     layer = CrossbarDense(3, config=IDEAL)
     key = jax.random.key(0)
     params = layer.init({"params": key, "pbit": key}, jnp.ones((2, 5)))
-    with pytest.raises(InputError, match="input width 4 != expected 5"):
+    with pytest.raises(CimjaxError, match="input width 4 != expected 5"):
         layer.apply(params, jnp.ones((2, 4)), rngs={"pbit": key})
     mlp = CrossbarMLP((8, 1), config=IDEAL, in_features=2)
-    with pytest.raises(InputError, match="input width 3 != expected 2"):
+    with pytest.raises(CimjaxError, match="input width 3 != expected 2"):
         mlp.init({"params": key, "pbit": key}, jnp.ones((2, 3)))
 
 
@@ -38,9 +38,9 @@ def test_nan_in_data_is_rejected_with_its_index():
     key = jax.random.key(0)
     x = np.ones((3, 2), np.float32)
     x[1, 0] = np.nan
-    with pytest.raises(InputError, match=r"non-finite value nan at index \(1, 0\)"):
+    with pytest.raises(CimjaxError, match=r"non-finite value nan at index \(1, 0\)"):
         mlp.init({"params": key, "pbit": key}, x)
-    with pytest.raises(InputError, match=r"data y holds a non-finite value inf at index \(2, 0\)"):
+    with pytest.raises(CimjaxError, match=r"data y holds a non-finite value inf at index \(2, 0\)"):
         check_dataset(np.zeros((3, 1)), np.array([[0.0], [1.0], [np.inf]]))
 
 
@@ -50,17 +50,17 @@ def test_time_and_condition_inputs_are_validated():
     x, t, c = jnp.ones((5, 2)), jnp.linspace(0, 1, 5), jnp.ones((5, 3))
     params = mlp.init({"params": key, "pbit": key}, x, t, c)
     assert params["params"]["layer_0"]["kernel"].shape == (2 + 4 + 3, 8)
-    with pytest.raises(InputError, match="needs a time t"):
+    with pytest.raises(CimjaxError, match="needs a time t"):
         mlp.apply(params, x, None, c, rngs={"pbit": key})
-    with pytest.raises(InputError, match=r"cond shape \(5, 2\) != expected \(5, 3\)"):
+    with pytest.raises(CimjaxError, match=r"cond shape \(5, 2\) != expected \(5, 3\)"):
         mlp.apply(params, x, t, jnp.ones((5, 2)), rngs={"pbit": key})
-    with pytest.raises(InputError, match="time_embedding_dim=3 must be 0 or a positive even int"):
+    with pytest.raises(CimjaxError, match="time_embedding_dim=3 must be 0 or a positive even int"):
         CrossbarMLP((8, 2), time_embedding_dim=3)
 
 
 def test_sinusoidal_embedding_closed_form():
-    emb = sinusoidal_embedding(jnp.array([0.0, 0.25]), 6, scale=1.0, max_period=8.0)
-    freqs = 8.0 ** (-np.arange(3) / 3)
+    emb = sinusoidal_embedding(jnp.array([0.0, 0.25]), 6, max_freq=16.0)
+    freqs = np.array([1.0, 4.0, 16.0])  # log-spaced from 1 to max_freq inclusive
     expected = np.concatenate([np.sin(np.outer([0.0, 0.25], freqs)), np.cos(np.outer([0.0, 0.25], freqs))], axis=1)
     np.testing.assert_allclose(emb, expected, rtol=1e-6, atol=1e-7)
 
@@ -114,7 +114,7 @@ def test_layer_gradients_match_materialised_mask_reference(rescale, monkeypatch)
     val, (gp, gx) = jax.value_and_grad(layer_loss, argnums=(0, 1))(params, x)
     read_key = seen[-1]
     seed = seed_words(read_key)
-    mask = pbit_mask_reference(sample_keys(seed, ids), cell_keys(seed, 7, 5),
+    mask = pbit_mask_reference(sample_words(seed, ids), cell_keys(seed, 7, 5),
                                keep_threshold(jnp.full((7, 5), keep, jnp.float32)))
 
     def ref_loss(p, x):
@@ -141,5 +141,5 @@ def test_per_layer_configs_apply_to_their_layers():
     assert not np.allclose(first.apply(params, x), shared.apply(params, x))
     # the coarse ADC in the first layer is not the coarse ADC in the last one
     assert not np.allclose(first.apply(params, x), last.apply(params, x))
-    with pytest.raises(InputError, match="config has 3 entries"):
+    with pytest.raises(CimjaxError, match="config has 3 entries"):
         CrossbarMLP((4, 3), config=(IDEAL, IDEAL, IDEAL))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cimjax.crossbar import CrossbarConfig
-from cimjax.nn._demo import RegressionSetup, run_regression
+from cimjax.apps.regression import RegressionSetup, run_regression
 
 IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cimjax._io import InputError
+from cimjax.errors import CimjaxError
 from cimjax.crossbar import CrossbarConfig
 from cimjax.nn import (
     CrossbarMLP,
@@ -23,7 +23,7 @@ from cimjax.nn import (
     run_config,
     save_checkpoint,
 )
-from cimjax.nn._regression import crps_gaussian_points, crps_sample_points
+from cimjax.apps.regression import crps_gaussian_points, crps_sample_points
 
 IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
 
@@ -51,9 +51,9 @@ def test_energy_score_is_unbiased_for_the_gaussian_crps():
 
 
 def test_train_config_rejects_bad_values():
-    with pytest.raises(InputError, match="loss='l1' is not one of"):
+    with pytest.raises(CimjaxError, match="loss='l1' is not one of"):
         TrainConfig(loss="l1")
-    with pytest.raises(InputError, match="num_samples=1 must be >= 2 for the energy score"):
+    with pytest.raises(CimjaxError, match="num_samples=1 must be >= 2 for the energy score"):
         TrainConfig(loss="energy", num_samples=1)
 
 
@@ -103,13 +103,13 @@ def test_checkpoint_from_another_configuration_names_the_field(tmp_path):
     path = tmp_path / "ckpt.msgpack"
     save_checkpoint(path, state, run_config(saved, config))
     other = CrossbarMLP((8, 1), config=CrossbarConfig.ideal(mode="exact", keep_prob=0.25))
-    with pytest.raises(InputError, match=r"model\.config\.pbit\.keep_prob: checkpoint has 0\.5, this run has 0\.25"):
+    with pytest.raises(CimjaxError, match=r"model\.config\.pbit\.keep_prob: checkpoint has 0\.5, this run has 0\.25"):
         load_checkpoint(path, state, run_config(other, config))
     restored = load_checkpoint(path, state, run_config(saved, config))
     jax.tree.map(np.testing.assert_array_equal, state.params, restored.params)
     bad = tmp_path / "garbage.msgpack"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="is not a cimjax checkpoint"):
+    with pytest.raises(CimjaxError, match="is not a cimjax checkpoint"):
         load_checkpoint(bad, state, run_config(saved, config))
 
 
@@ -118,7 +118,7 @@ def test_a_network_trained_in_moment_mode_works_on_exact_reads():
     (per-cell Bernoulli) crossbar what they did in training, beating the best constant."""
     import dataclasses
 
-    from cimjax.nn._demo import demo_crossbar, layer_configs
+    from cimjax.apps.regression import demo_crossbar, layer_configs
 
     x, y = _problem()
     demo = demo_crossbar()

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from scipy import stats
 
-from cimjax._io import InputError
+from cimjax.errors import CimjaxError
 from cimjax.crossbar import CrossbarConfig, crossbar_matmul
 from cimjax.sde import (VESDE, VPSDE, ExSituStep, InSituStep, PbitBitstreamNormal, StandardNormal, SubVPSDE,
                         energy_score, sample_reverse)
@@ -31,17 +31,17 @@ def test_marginal_variance_solves_its_ode(sde):
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5])
 def test_zero_steps_is_a_clear_error(bad):
-    with pytest.raises(InputError, match="n_steps"):
+    with pytest.raises(CimjaxError, match="n_steps"):
         VPSDE().time_grid(bad)
     step = ExSituStep(VPSDE(), lambda p, x, t, i: -x)
-    with pytest.raises(InputError, match="n_steps"):
+    with pytest.raises(CimjaxError, match="n_steps"):
         sample_reverse(step, {}, VPSDE(), n_steps=bad, dim=2, seed=0, count=4)
 
 
 def test_bad_sde_parameters():
-    with pytest.raises(InputError, match="beta"):
+    with pytest.raises(CimjaxError, match="beta"):
         VPSDE(beta_min=2.0, beta_max=1.0)
-    with pytest.raises(InputError, match="sigma"):
+    with pytest.raises(CimjaxError, match="sigma"):
         VESDE(sigma_min=0.0)
 
 

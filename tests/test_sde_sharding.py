@@ -11,8 +11,8 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
-    from cimjax.demo.crossbar_nets import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
-    from cimjax.demo.training import EpsScore
+    from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
+    from cimjax.apps.diffusion import EpsScore
     from cimjax.sde import VPSDE, ExSituStep, InSituStep, sample_reverse, batch_mesh
     assert len(jax.devices()) == 4, jax.devices()
     sde = VPSDE()

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from cimjax._io import InputError
+from cimjax.errors import CimjaxError
 from cimjax.cli import main
-from cimjax.trng import NistConfig, plot_trng, run_nist, trng_figure
-from cimjax.trng._plot import _binom_bins, _hamming_counts
+from cimjax.apps.trng_report import binomial_bins, hamming_counts, plot_trng, trng_figure
+from cimjax.trng import NistConfig, run_nist
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -81,14 +81,14 @@ def test_reported_numbers_match_independent_computations():
 def test_hamming_counts_are_exact_across_chunks():
     bits = _bits(5, 1001, seed=4)
     expected = [int(np.sum(bits[i] != bits[j])) for i in range(5) for j in range(i + 1, 5)]
-    assert _hamming_counts(bits, chunk=7).tolist() == expected  # 7 does not divide 1001
+    assert hamming_counts(bits, chunk=7).tolist() == expected  # 7 does not divide 1001
 
 
 def test_binomial_expectation_closed_forms():
     edges = np.arange(-0.5, 5.0)
-    np.testing.assert_allclose(_binom_bins(4, np.array([0.5]), edges), np.array([1, 4, 6, 4, 1]) / 16)
+    np.testing.assert_allclose(binomial_bins(4, np.array([0.5]), edges), np.array([1, 4, 6, 4, 1]) / 16)
     # a mixture of two degenerate pairs: half the mass at 0 differing bits, half at n = 2
-    np.testing.assert_allclose(_binom_bins(2, np.array([0.0, 1.0]), np.arange(-0.5, 3.0)), [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(binomial_bins(2, np.array([0.0, 1.0]), np.arange(-0.5, 3.0)), [0.5, 0.0, 0.5])
 
 
 def test_an_error_while_saving_leaves_the_old_file_and_no_partial_one(tmp_path, monkeypatch):
@@ -118,10 +118,10 @@ def test_an_error_while_saving_leaves_the_old_file_and_no_partial_one(tmp_path, 
     ("fig.png", {"max_lag": 0}, "max_lag=0"),
 ])
 def test_bad_input_raises_before_writing(tmp_path, name, kwargs, message):
-    with pytest.raises(InputError, match=re.escape(message)):
+    with pytest.raises(CimjaxError, match=re.escape(message)):
         plot_trng(tmp_path / name, _bits(2, 400), **kwargs)
     other = run_nist(_bits(1, 400), NistConfig(tests=("frequency",)))
-    with pytest.raises(InputError, match="result covers 1 x 400"):
+    with pytest.raises(CimjaxError, match="result covers 1 x 400"):
         plot_trng(tmp_path / "fig.png", _bits(2, 400), result=other)
     assert list(tmp_path.iterdir()) == []
 

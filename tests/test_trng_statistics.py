@@ -122,7 +122,7 @@ def test_mcv_min_entropy_closed_form():
 def test_second_level_interval_and_uniformity_formulae():
     low, high = trng.proportion_interval(100, 0.01)
     assert low == pytest.approx(0.99 - 3 * math.sqrt(0.99 * 0.01 / 100))
-    from cimjax.trng._second_level import uniformity
+    from cimjax.trng import uniformity
 
     p = np.linspace(0.005, 0.995, 100)  # exactly 10 per bin -> chi2 = 0 -> P-value_T = 1
     bins, u = uniformity(p)

@@ -1,59 +1,65 @@
-"""cimjax.crossbar: weights to probabilistic differential pairs, tiles, periphery, op counts.
+"""cimjax.crossbar: one read of a crossbar of probabilistic differential pairs.
 
-`crossbar_matmul` (one read of the crossbar) and `crossbar_moments` (its closed-form
-mean and variance) are implemented in `cimjax.kernels`, which sits above this package;
-they are re-exported here lazily so that importing `cimjax.crossbar` never imports the
-kernels.
+Configuration (mapping, periphery, tile, P-bit mode, programming non-idealities),
+weights to cells, DAC/ADC, per-cell keep probabilities from the device layer, the read
+itself (`crossbar_matmul`) and its closed-form moments (`crossbar_moments`), and the
+operation counts the energy model prices.
 """
 
-from cimjax.crossbar.config import MAX_TILE_COLS as MAX_TILE_COLS
-from cimjax.crossbar.config import MAX_TILE_ROWS as MAX_TILE_ROWS
-from cimjax.crossbar.config import CrossbarConfig as CrossbarConfig
-from cimjax.crossbar.config import Mapping as Mapping
-from cimjax.crossbar.config import PbitConfig as PbitConfig
-from cimjax.crossbar.config import Periphery as Periphery
-from cimjax.crossbar.config import Tile as Tile
-from cimjax.crossbar.config import fit_adc_range as fit_adc_range
-from cimjax.crossbar.counts import OpCounts as OpCounts
-from cimjax.crossbar.counts import count_crossbar_read as count_crossbar_read
-from cimjax.crossbar.mapping import MappedWeights as MappedWeights
-from cimjax.crossbar.mapping import effective_weights as effective_weights
-from cimjax.crossbar.mapping import map_weights as map_weights
-from cimjax.crossbar.mapping import program_cells as program_cells
-from cimjax.crossbar.ops import count_read as count_read
-from cimjax.crossbar.periphery import adc as adc
-from cimjax.crossbar.periphery import dac as dac
-from cimjax.crossbar.periphery import quantize as quantize
-from cimjax.crossbar.probability import keep_probability as keep_probability
+from cimjax.crossbar._config import MAX_TILE_COLS as MAX_TILE_COLS
+from cimjax.crossbar._config import MAX_TILE_ROWS as MAX_TILE_ROWS
+from cimjax.crossbar._config import MODES as MODES
+from cimjax.crossbar._config import SCHEMES as SCHEMES
+from cimjax.crossbar._config import CrossbarConfig as CrossbarConfig
+from cimjax.crossbar._config import Mapping as Mapping
+from cimjax.crossbar._config import PbitConfig as PbitConfig
+from cimjax.crossbar._config import Periphery as Periphery
+from cimjax.crossbar._config import Tile as Tile
+from cimjax.crossbar._config import fit_adc_range as fit_adc_range
+from cimjax.crossbar._counts import OpCounts as OpCounts
+from cimjax.crossbar._counts import count_crossbar_read as count_crossbar_read
+from cimjax.crossbar._counts import count_random_bits as count_random_bits
+from cimjax.crossbar._counts import count_read as count_read
+from cimjax.crossbar._mapping import MappedWeights as MappedWeights
+from cimjax.crossbar._mapping import effective_weights as effective_weights
+from cimjax.crossbar._mapping import map_weights as map_weights
+from cimjax.crossbar._mapping import program_cells as program_cells
+from cimjax.crossbar._periphery import adc as adc
+from cimjax.crossbar._periphery import adc_full_scale as adc_full_scale
+from cimjax.crossbar._periphery import dac as dac
+from cimjax.crossbar._periphery import quantize as quantize
+from cimjax.crossbar._periphery import read_noise_std as read_noise_std
+from cimjax.crossbar._probability import keep_probability as keep_probability
+from cimjax.crossbar._probability import nominal_keep_probability as nominal_keep_probability
+from cimjax.crossbar._read import crossbar_matmul as crossbar_matmul
+from cimjax.crossbar._read import crossbar_moments as crossbar_moments
 
 __all__ = [
-    "MAX_TILE_COLS",
-    "MAX_TILE_ROWS",
-    "CrossbarConfig",
-    "MappedWeights",
-    "Mapping",
-    "OpCounts",
-    "PbitConfig",
-    "Periphery",
-    "Tile",
     "adc",
+    "adc_full_scale",
     "count_crossbar_read",
+    "count_random_bits",
     "count_read",
     "crossbar_matmul",
     "crossbar_moments",
+    "CrossbarConfig",
     "dac",
     "effective_weights",
     "fit_adc_range",
     "keep_probability",
     "map_weights",
+    "MappedWeights",
+    "Mapping",
+    "MAX_TILE_COLS",
+    "MAX_TILE_ROWS",
+    "MODES",
+    "nominal_keep_probability",
+    "OpCounts",
+    "PbitConfig",
+    "Periphery",
     "program_cells",
     "quantize",
+    "read_noise_std",
+    "SCHEMES",
+    "Tile",
 ]
-
-
-def __getattr__(name):
-    if name in ("crossbar_matmul", "crossbar_moments"):
-        from cimjax.kernels import crossbar_read
-
-        return getattr(crossbar_read, name)
-    raise AttributeError(f"module 'cimjax.crossbar' has no attribute {name!r}")

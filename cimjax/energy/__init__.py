@@ -2,63 +2,51 @@
 
 Presets (versioned JSON) hold every parameter with its source; `figures` turns a design
 into throughput, efficiency and added area; `cost` turns a run's `OpCounts` into energy,
-latency and area. The cost names load lazily so `cimjax --help` does not import the
-crossbar stack.
+latency and area.
 """
 
-from cimjax.energy.preset import Design as Design
-from cimjax.energy.preset import Preset as Preset
-from cimjax.energy.preset import default_preset as default_preset
-from cimjax.energy.preset import load_preset as load_preset
-from cimjax.energy.preset import parse_preset as parse_preset
-from cimjax.energy.preset import with_device as with_device
-from cimjax.energy.schemes import Figures as Figures
-from cimjax.energy.schemes import figures as figures
-from cimjax.energy.sweep import sweep as sweep
-from cimjax.energy.sweep import sweep_all as sweep_all
-from cimjax.energy.table import load_citations as load_citations
-from cimjax.energy.table import ratios as ratios
-from cimjax.energy.table import table_rows as table_rows
-
-_LAZY = {
-    "Cost": "cimjax.energy.cost",
-    "cost": "cimjax.energy.cost",
-    "cost_report": "cimjax.energy.cost",
-    "compute_energy": "cimjax.energy.cost",
-    "for_scheme": "cimjax.energy.cost",
-    "OpCounts": "cimjax.crossbar.counts",
-    "count_crossbar_read": "cimjax.crossbar.counts",
-    "count_random_bits": "cimjax.crossbar.counts",
-}
+from cimjax.energy._components import line_capacitance as line_capacitance
+from cimjax.energy._components import mtj_read_energy as mtj_read_energy
+from cimjax.energy._components import write_pulse_energy as write_pulse_energy
+from cimjax.energy._cost import Cost as Cost
+from cimjax.energy._cost import compute_energy as compute_energy
+from cimjax.energy._cost import cost as cost
+from cimjax.energy._cost import cost_report as cost_report
+from cimjax.energy._cost import for_scheme as for_scheme
+from cimjax.energy._params import ALL_PARAMS as ALL_PARAMS
+from cimjax.energy._preset import PRESET_DIR as PRESET_DIR
+from cimjax.energy._preset import Design as Design
+from cimjax.energy._preset import Preset as Preset
+from cimjax.energy._preset import default_energy_preset as default_energy_preset
+from cimjax.energy._preset import load_energy_preset as load_energy_preset
+from cimjax.energy._preset import parse_energy_preset as parse_energy_preset
+from cimjax.energy._preset import with_device as with_device
+from cimjax.energy._schemes import Figures as Figures
+from cimjax.energy._schemes import cell_read_energy as cell_read_energy
+from cimjax.energy._schemes import column_charge_energy as column_charge_energy
+from cimjax.energy._schemes import figures as figures
+from cimjax.energy._schemes import in_situ_write_energy as in_situ_write_energy
 
 __all__ = [
-    "Cost",
-    "Design",
-    "Figures",
-    "OpCounts",
-    "Preset",
+    "ALL_PARAMS",
     "compute_energy",
+    "Cost",
+    "cell_read_energy",
+    "column_charge_energy",
+    "in_situ_write_energy",
+    "line_capacitance",
+    "mtj_read_energy",
+    "write_pulse_energy",
     "cost",
     "cost_report",
-    "count_crossbar_read",
-    "count_random_bits",
-    "default_preset",
+    "default_energy_preset",
+    "Design",
+    "Figures",
     "figures",
     "for_scheme",
-    "load_citations",
-    "load_preset",
-    "parse_preset",
-    "ratios",
-    "sweep",
-    "sweep_all",
-    "table_rows",
+    "load_energy_preset",
+    "parse_energy_preset",
+    "Preset",
+    "PRESET_DIR",
     "with_device",
 ]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'cimjax.energy' has no attribute {name!r}")

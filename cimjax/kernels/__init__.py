@@ -1,37 +1,49 @@
-"""cimjax.kernels: fused crossbar reads with in-situ P-bit dropconnect (XLA + Pallas), custom VJP."""
+"""cimjax.kernels: the masked product, a leaf that knows only hashing and P-bit masks.
 
+`pbit_matmul` computes x @ (w * K) with every mask bit K drawn inside the product from a
+counter-based hash of (read seed, sample, row, column), in XLA or as a Pallas kernel,
+with a custom VJP that regenerates the masks. The crossbar (`cimjax.crossbar`) builds
+reads on top of it.
+"""
+
+from cimjax.kernels._hash import N_SEED_WORDS as N_SEED_WORDS
 from cimjax.kernels._hash import cell_keys as cell_keys
 from cimjax.kernels._hash import fmix32 as fmix32
 from cimjax.kernels._hash import keep_threshold as keep_threshold
 from cimjax.kernels._hash import mix32 as mix32
-from cimjax.kernels._hash import sample_keys as sample_keys
+from cimjax.kernels._hash import normal_from_counters as normal_from_counters
+from cimjax.kernels._hash import pbit_bits as pbit_bits
+from cimjax.kernels._hash import sample_words as sample_words
 from cimjax.kernels._hash import seed_words as seed_words
-from cimjax.kernels.crossbar_read import crossbar_matmul as crossbar_matmul
-from cimjax.kernels.crossbar_read import crossbar_moments as crossbar_moments
-from cimjax.kernels.modes import gaussian_read as gaussian_read
-from cimjax.kernels.modes import moment_weights as moment_weights
-from cimjax.kernels.modes import pbit_matmul_refresh as pbit_matmul_refresh
-from cimjax.kernels.pbit_matmul import BlockSizes as BlockSizes
-from cimjax.kernels.pbit_matmul import pbit_mask_reference as pbit_mask_reference
-from cimjax.kernels.pbit_matmul import pbit_matmul as pbit_matmul
-from cimjax.kernels.pbit_matmul import pbit_matmul_reference as pbit_matmul_reference
-from cimjax.kernels.pbit_matmul_pallas import pbit_matmul_pallas as pbit_matmul_pallas
+from cimjax.kernels._modes import gaussian_read as gaussian_read
+from cimjax.kernels._modes import moment_weights as moment_weights
+from cimjax.kernels._modes import pbit_matmul_refresh as pbit_matmul_refresh
+from cimjax.kernels._pbit_matmul import BACKENDS as BACKENDS
+from cimjax.kernels._pbit_matmul import BlockSizes as BlockSizes
+from cimjax.kernels._pbit_matmul import pbit_mask_reference as pbit_mask_reference
+from cimjax.kernels._pbit_matmul import pbit_matmul as pbit_matmul
+from cimjax.kernels._pbit_matmul import pbit_matmul_reference as pbit_matmul_reference
+from cimjax.kernels._pbit_matmul import resolve_backend as resolve_backend
+from cimjax.kernels._pbit_matmul_pallas import pbit_matmul_pallas as pbit_matmul_pallas
 
 __all__ = [
+    "BACKENDS",
     "BlockSizes",
     "cell_keys",
-    "crossbar_matmul",
-    "crossbar_moments",
     "fmix32",
     "gaussian_read",
     "keep_threshold",
     "mix32",
     "moment_weights",
+    "N_SEED_WORDS",
+    "normal_from_counters",
     "pbit_mask_reference",
+    "pbit_bits",
     "pbit_matmul",
     "pbit_matmul_pallas",
     "pbit_matmul_reference",
     "pbit_matmul_refresh",
-    "sample_keys",
+    "resolve_backend",
+    "sample_words",
     "seed_words",
 ]

@@ -55,7 +55,7 @@ def seed_words(key: jax.Array) -> jax.Array:
     return jax.random.bits(key, (N_SEED_WORDS,), jnp.uint32)
 
 
-def sample_keys(seed: jax.Array, sample_index: jax.Array, refresh: int = 1, word: int = 0) -> jax.Array:
+def sample_words(seed: jax.Array, sample_index: jax.Array, refresh: int = 1, word: int = 0) -> jax.Array:
     """Per-sample keys a_b (B,) uint32; `refresh` consecutive sample ids share one key."""
     group = sample_index.astype(jnp.uint32)
     if refresh > 1:

@@ -4,7 +4,7 @@ One msgpack file (flax.serialization) written atomically through cimjax._io. It
 stores the `TrainState` and a JSON description of everything that defines the
 run (the network, its crossbar and device configuration, the training
 configuration) with its SHA-256 fingerprint. Loading under another
-configuration raises an `InputError` that names each field that differs, so a
+configuration raises an `CheckpointError` that names each field that differs, so a
 checkpoint is never silently reused for a different network or crossbar.
 """
 
@@ -22,7 +22,8 @@ import flax.linen as nn
 import flax.serialization as serialization
 import numpy as np
 
-from cimjax._io import InputError, write_bytes_atomic
+from cimjax.errors import CheckpointError
+from cimjax._io import write_bytes_atomic
 from cimjax.nn._train import TrainState
 
 __all__ = ["describe", "config_fingerprint", "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
@@ -111,28 +112,28 @@ def load_checkpoint(path: str | os.PathLike, template: TrainState, config: Any) 
       template: a `TrainState` of the right structure (e.g. `init_train_state`).
       config: the current run's configuration, as given to `save_checkpoint`.
     Raises:
-      InputError: missing or malformed file, another format or version, or a
+      CheckpointError: missing or malformed file, another format or version, or a
         configuration that differs (every differing field named).
     """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise InputError(f"checkpoint {str(path)!r} cannot be read: {err.strerror}") from None
+        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read: {err.strerror}") from None
     try:
         payload = serialization.msgpack_restore(raw)
     except Exception as err:  # msgpack raises several unrelated types on garbage
-        raise InputError(f"checkpoint {str(path)!r} is not a cimjax checkpoint ({type(err).__name__})") from None
+        raise CheckpointError(f"checkpoint {str(path)!r} is not a cimjax checkpoint ({type(err).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(f"checkpoint {str(path)!r} is not a cimjax checkpoint (format field missing)")
+        raise CheckpointError(f"checkpoint {str(path)!r} is not a cimjax checkpoint (format field missing)")
     if payload.get("version") != CHECKPOINT_VERSION:
-        raise InputError(
+        raise CheckpointError(
             f"checkpoint {str(path)!r} has version={payload.get('version')!r}, expected {CHECKPOINT_VERSION}")
     if payload.get("fingerprint") != config_fingerprint(config):
         diffs = _differences(json.loads(payload["config"]), describe(config))
-        raise InputError(f"checkpoint {str(path)!r} was saved with another configuration: "
+        raise CheckpointError(f"checkpoint {str(path)!r} was saved with another configuration: "
                          + "; ".join(diffs or ["fingerprints differ"]))
     try:
         return serialization.from_state_dict(template, payload["state"])
     except (ValueError, KeyError, TypeError) as err:
-        raise InputError(f"checkpoint {str(path)!r} does not match the network's structure: {err}") from None
+        raise CheckpointError(f"checkpoint {str(path)!r} does not match the network's structure: {err}") from None

@@ -13,7 +13,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from cimjax.crossbar import CrossbarConfig, crossbar_matmul, crossbar_moments
+from cimjax.crossbar import CrossbarConfig, crossbar_matmul, crossbar_moments, nominal_keep_probability
 
 __all__ = ["resolve_config", "with_pbit", "fixed_pbits", "nominal_keep_prob", "read", "read_moments"]
 
@@ -48,7 +48,7 @@ def nominal_keep_prob(config: CrossbarConfig) -> float:
     constant of the (static, hashable) configuration.
     """
     with jax.ensure_compile_time_eval():
-        return float(config.pbit.nominal_keep_prob())
+        return nominal_keep_probability(config.pbit)
 
 
 def read(x: jax.Array, weights: jax.Array, key: jax.Array, config: CrossbarConfig, *,

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 from cimjax.nn._checkpoint import load_checkpoint, save_checkpoint
 from cimjax.nn._train import (
     TrainConfig,
@@ -66,9 +66,9 @@ def fit(
     """
     x, y = check_dataset(x, y)
     if config.batch_size > x.shape[0]:
-        raise InputError(f"batch_size={config.batch_size} must be <= the number of examples {x.shape[0]}")
+        raise ConfigError(f"batch_size={config.batch_size} must be <= the number of examples {x.shape[0]}")
     if int(num_steps) < 0 or int(chunk_steps) < 1:
-        raise InputError(f"{num_steps=} must be >= 0 and {chunk_steps=} >= 1")
+        raise ConfigError(f"{num_steps=} must be >= 0 and {chunk_steps=} >= 1")
     tx_default = tx is None
     tx = tx or make_optimizer(config)
     described = run_config(model, config)

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 
 __all__ = ["Predictive", "mc_samples", "mc_predict", "summarize_samples"]
 
@@ -60,9 +60,9 @@ def mc_samples(
       (S, B, D) outputs.
     """
     if int(num_samples) < 1:
-        raise InputError(f"{num_samples=} must be >= 1")
+        raise ConfigError(f"{num_samples=} must be >= 1")
     if chunk is not None and int(chunk) < 1:
-        raise InputError(f"{chunk=} must be >= 1 or None")
+        raise ConfigError(f"{chunk=} must be >= 1 or None")
     arrays = {k: v for k, v in kwargs.items() if isinstance(v, (jax.Array, np.ndarray))}
     static = tuple(sorted((k, v) for k, v in kwargs.items() if k not in arrays))
     chunk = None if chunk is None or int(chunk) >= int(num_samples) else int(chunk)
@@ -100,7 +100,7 @@ def summarize_samples(
     """
     lv = np.asarray(levels, dtype=np.float64)
     if lv.ndim != 1 or np.any(~np.isfinite(lv)) or np.any((lv < 0) | (lv > 1)):
-        raise InputError(f"quantile {levels=} must be a 1-D sequence of numbers in [0, 1]")
+        raise ConfigError(f"quantile {levels=} must be a 1-D sequence of numbers in [0, 1]")
     s = samples.shape[0]
     mean = jnp.mean(samples, axis=0)
     # shifted-data variance: identical passes (P-bits fixed) give exactly 0, not rounding residue
@@ -129,13 +129,13 @@ def mc_predict(
     """Predictive mean, variance and quantiles from S vectorised stochastic passes.
 
     Raises:
-      InputError: `x` holds NaN or inf (checked on the host before any pass when
+      ConfigError: `x` holds NaN or inf (checked on the host before any pass when
         `x` is concrete), or bad `num_samples`, `chunk`, `levels`.
     """
     if not isinstance(x, jax.core.Tracer):
         arr = np.asarray(x)
         if not np.all(np.isfinite(arr)):
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-            raise InputError(f"x holds a non-finite value at index {bad}: {arr[bad]}")
+            raise ConfigError(f"x holds a non-finite value at index {bad}: {arr[bad]}")
     samples = mc_samples(apply_fn, variables, x, key, num_samples, chunk=chunk, **kwargs)
     return summarize_samples(samples, levels, keep_samples)

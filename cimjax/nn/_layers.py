@@ -31,8 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax._io import InputError
-from cimjax.nn import _engine
+from cimjax.errors import ConfigError
+import cimjax.nn._engine as _engine
 
 __all__ = ["CrossbarDense", "CrossbarMLP", "sinusoidal_embedding"]
 
@@ -44,7 +44,7 @@ def _check_finite(x: Any, name: str) -> None:
     arr = np.asarray(x)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise InputError(f"{name} holds a non-finite value {arr[bad]} at index {bad}")
+        raise ConfigError(f"{name} holds a non-finite value {arr[bad]} at index {bad}")
 
 
 def _check_keep_prob(keep_prob: float | None, owner: str) -> None:
@@ -52,7 +52,7 @@ def _check_keep_prob(keep_prob: float | None, owner: str) -> None:
         return
     kp = float(keep_prob)
     if not (0.0 < kp <= 1.0):  # also rejects NaN
-        raise InputError(f"{owner}: {keep_prob=} must be in (0, 1]")
+        raise ConfigError(f"{owner}: {keep_prob=} must be in (0, 1]")
 
 
 class CrossbarDense(nn.Module):
@@ -90,14 +90,14 @@ class CrossbarDense(nn.Module):
     def __post_init__(self) -> None:
         owner = f"CrossbarDense(features={self.features})"
         if not isinstance(self.features, (int, np.integer)) or self.features < 1:
-            raise InputError(f"{owner}: features={self.features!r} must be a positive int")
+            raise ConfigError(f"{owner}: features={self.features!r} must be a positive int")
         _check_keep_prob(self.keep_prob, owner)
         if self.keep_prob is not None and self.pulse is not None:
-            raise InputError(f"{owner}: give keep_prob={self.keep_prob} or pulse={self.pulse}, not both")
+            raise ConfigError(f"{owner}: give keep_prob={self.keep_prob} or pulse={self.pulse}, not both")
         if self.pulse is not None and (len(self.pulse) != 2 or not all(float(v) > 0 for v in self.pulse)):
-            raise InputError(f"{owner}: pulse={self.pulse!r} must be (voltage > 0, width > 0)")
+            raise ConfigError(f"{owner}: pulse={self.pulse!r} must be (voltage > 0, width > 0)")
         if self.in_features is not None and self.in_features < 1:
-            raise InputError(f"{owner}: in_features={self.in_features!r} must be >= 1")
+            raise ConfigError(f"{owner}: in_features={self.in_features!r} must be >= 1")
         super().__post_init__()
 
     # -- helpers -----------------------------------------------------------------
@@ -108,13 +108,13 @@ class CrossbarDense(nn.Module):
 
     def _kernel(self, x: jax.Array) -> jax.Array:
         if x.ndim != 2:
-            raise InputError(f"CrossbarDense {self.name}: x must be 2-D (batch, features), got shape {x.shape}")
+            raise ConfigError(f"CrossbarDense {self.name}: x must be 2-D (batch, features), got shape {x.shape}")
         got = x.shape[-1]
         expected = self.in_features
         if expected is None and self.has_variable("params", "kernel"):
             expected = self.get_variable("params", "kernel").shape[0]
         if expected is not None and got != expected:
-            raise InputError(f"CrossbarDense {self.name}: input width {got} != expected {expected}")
+            raise ConfigError(f"CrossbarDense {self.name}: input width {got} != expected {expected}")
         _check_finite(x, f"CrossbarDense {self.name} input x")
         return self.param("kernel", self.kernel_init, (got, self.features), jnp.float32)
 
@@ -129,7 +129,7 @@ class CrossbarDense(nn.Module):
         if deterministic:
             # P-bits fixed and no "pbit" stream given: any periphery noise repeats identically
             return jax.random.key(0)
-        raise InputError(f"CrossbarDense {self.name}: a stochastic read needs rngs={{'pbit': key}} in apply")
+        raise ConfigError(f"CrossbarDense {self.name}: a stochastic read needs rngs={{'pbit': key}} in apply")
 
     def _is_deterministic(self, deterministic: bool | None) -> bool:
         return (not self.stochastic) or bool(self.deterministic if deterministic is None else deterministic)
@@ -181,12 +181,12 @@ class CrossbarDense(nn.Module):
         return gain * mean + bias[None, :], (gain * gain) * var
 
 
-def sinusoidal_embedding(t: jax.Array, dim: int, *, scale: float = 1000.0, max_period: float = 10_000.0) -> jax.Array:
-    """Transformer-style sinusoidal embedding of a scalar time per example.
+def sinusoidal_embedding(t: jax.Array, dim: int, *, max_freq: float = 100.0) -> jax.Array:
+    """Sinusoidal features of a scalar time per example: [sin(w_k t), cos(w_k t)].
 
-    emb = [sin(scale t w_k), cos(scale t w_k)], w_k = max_period^(-k / (dim/2)),
-    k = 0..dim/2-1 (Vaswani et al. 2017; `scale` = 1000 maps diffusion time t in
-    [0, 1] onto the integer-step range of DDPM, an assumption).
+    The dim/2 angular frequencies w_k are log-spaced from 1 to `max_freq` (inclusive),
+    so diffusion time t in [0, 1] is resolved from the slowest to the fastest feature
+    (assumption: 100 resolves a 100-step reverse grid).
 
     Args:
       t: (B,) or (B, 1) times.  dim: even embedding width.
@@ -194,9 +194,8 @@ def sinusoidal_embedding(t: jax.Array, dim: int, *, scale: float = 1000.0, max_p
       (B, dim) float32.
     """
     if dim < 2 or dim % 2:
-        raise InputError(f"time embedding {dim=} must be an even number >= 2")
+        raise ConfigError(f"time embedding {dim=} must be an even number >= 2")
     t = jnp.reshape(jnp.asarray(t, jnp.float32), (-1, 1))
-    half = dim // 2
-    freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
-    angles = scale * t * freqs[None, :]
+    freqs = jnp.exp(jnp.linspace(0.0, math.log(max_freq), dim // 2))
+    angles = t * freqs[None, :]
     return jnp.concatenate([jnp.sin(angles), jnp.cos(angles)], axis=-1)

@@ -24,6 +24,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from cimjax.errors import ConfigError
+
 __all__ = ["mse", "gaussian_nll", "energy_score", "crps_gaussian"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -69,7 +71,7 @@ def energy_score(samples: jax.Array, y: jax.Array) -> jax.Array:
     """
     s = samples.shape[0]
     if s < 2:
-        raise ValueError(f"energy_score needs >= 2 stochastic passes, got {s=}")
+        raise ConfigError(f"energy_score needs >= 2 stochastic passes, got {s=}")
     to_data = jnp.mean(_norm(samples - y[None]), axis=0)
     pair = _norm(samples[:, None] - samples[None, :])  # (S, S, B); diagonal is 0
     spread = jnp.sum(pair, axis=(0, 1)) / (s * (s - 1))

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 from cimjax.nn._layers import CrossbarDense, _check_finite, _check_keep_prob, sinusoidal_embedding
 
 __all__ = ["CrossbarMLP"]
@@ -57,49 +57,49 @@ class CrossbarMLP(nn.Module):
     def __post_init__(self) -> None:
         owner = f"CrossbarMLP(features={tuple(self.features)})"
         if len(self.features) == 0 or not all(isinstance(f, (int, np.integer)) and f >= 1 for f in self.features):
-            raise InputError(f"{owner}: features={self.features!r} must be a non-empty sequence of positive ints")
+            raise ConfigError(f"{owner}: features={self.features!r} must be a non-empty sequence of positive ints")
         _check_keep_prob(self.keep_prob, owner)
         if isinstance(self.config, (tuple, list)) and len(self.config) != len(self.features):
-            raise InputError(f"{owner}: config has {len(self.config)} entries; a per-layer config needs one per "
+            raise ConfigError(f"{owner}: config has {len(self.config)} entries; a per-layer config needs one per "
                              f"layer ({len(self.features)})")
         if self.stochastic_layers is not None and len(self.stochastic_layers) != len(self.features):
-            raise InputError(f"{owner}: stochastic_layers={self.stochastic_layers!r} needs one bool per layer "
+            raise ConfigError(f"{owner}: stochastic_layers={self.stochastic_layers!r} needs one bool per layer "
                              f"({len(self.features)})")
         if self.time_embedding_dim < 0 or self.time_embedding_dim % 2:
-            raise InputError(f"{owner}: time_embedding_dim={self.time_embedding_dim} must be 0 or a positive even int")
+            raise ConfigError(f"{owner}: time_embedding_dim={self.time_embedding_dim} must be 0 or a positive even int")
         if self.cond_features < 0:
-            raise InputError(f"{owner}: cond_features={self.cond_features} must be >= 0")
+            raise ConfigError(f"{owner}: cond_features={self.cond_features} must be >= 0")
         super().__post_init__()
 
     def _inputs(self, x: jax.Array, t: jax.Array | None, cond: jax.Array | None) -> jax.Array:
         """Validates x, t and cond (widths named expected vs got) and concatenates them."""
         if x.ndim != 2:
-            raise InputError(f"CrossbarMLP: x must be 2-D (batch, features), got shape {x.shape}")
+            raise ConfigError(f"CrossbarMLP: x must be 2-D (batch, features), got shape {x.shape}")
         expected = self.in_features
         if expected is None and self.has_variable("params", "layer_0"):
             rows = self.get_variable("params", "layer_0")["kernel"].shape[0]
             expected = rows - self.time_embedding_dim - self.cond_features
         if expected is not None and x.shape[-1] != expected:
-            raise InputError(f"CrossbarMLP: input width {x.shape[-1]} != expected {expected}")
+            raise ConfigError(f"CrossbarMLP: input width {x.shape[-1]} != expected {expected}")
         _check_finite(x, "CrossbarMLP input x")
         parts = [x]
         if self.time_embedding_dim:
             if t is None:
-                raise InputError("CrossbarMLP: time_embedding_dim > 0 needs a time t of shape (batch,)")
+                raise ConfigError("CrossbarMLP: time_embedding_dim > 0 needs a time t of shape (batch,)")
             if jnp.size(t) != x.shape[0]:
-                raise InputError(f"CrossbarMLP: t has {jnp.size(t)} entries, expected one per example ({x.shape[0]})")
+                raise ConfigError(f"CrossbarMLP: t has {jnp.size(t)} entries, expected one per example ({x.shape[0]})")
             _check_finite(t, "CrossbarMLP time t")
             parts.append(sinusoidal_embedding(t, self.time_embedding_dim))
         elif t is not None:
-            raise InputError("CrossbarMLP: got a time t but time_embedding_dim=0")
+            raise ConfigError("CrossbarMLP: got a time t but time_embedding_dim=0")
         if self.cond_features:
             if cond is None or cond.ndim != 2 or cond.shape != (x.shape[0], self.cond_features):
                 got = None if cond is None else cond.shape
-                raise InputError(f"CrossbarMLP: cond shape {got} != expected {(x.shape[0], self.cond_features)}")
+                raise ConfigError(f"CrossbarMLP: cond shape {got} != expected {(x.shape[0], self.cond_features)}")
             _check_finite(cond, "CrossbarMLP condition cond")
             parts.append(cond.astype(jnp.float32))
         elif cond is not None:
-            raise InputError("CrossbarMLP: got a condition cond but cond_features=0")
+            raise ConfigError("CrossbarMLP: got a condition cond but cond_features=0")
         return jnp.concatenate(parts, axis=-1) if len(parts) > 1 else x
 
     @nn.compact

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 from cimjax.nn._losses import energy_score, gaussian_nll, mse
 
 __all__ = [
@@ -68,21 +68,21 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
-            raise InputError(f"loss={self.loss!r} is not one of {LOSSES}")
+            raise ConfigError(f"loss={self.loss!r} is not one of {LOSSES}")
         if self.loss == "energy" and self.num_samples < 2:
-            raise InputError(f"num_samples={self.num_samples} must be >= 2 for the energy score")
+            raise ConfigError(f"num_samples={self.num_samples} must be >= 2 for the energy score")
         if self.num_samples < 1:
-            raise InputError(f"num_samples={self.num_samples} must be >= 1")
+            raise ConfigError(f"num_samples={self.num_samples} must be >= 1")
         if not self.learning_rate > 0:
-            raise InputError(f"learning_rate={self.learning_rate} must be > 0")
+            raise ConfigError(f"learning_rate={self.learning_rate} must be > 0")
         if self.batch_size < 1:
-            raise InputError(f"batch_size={self.batch_size} must be >= 1")
+            raise ConfigError(f"batch_size={self.batch_size} must be >= 1")
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
-            raise InputError(f"seed={self.seed!r} must be an int")
+            raise ConfigError(f"seed={self.seed!r} must be an int")
         if self.grad_clip is not None and not self.grad_clip > 0:
-            raise InputError(f"grad_clip={self.grad_clip} must be > 0 or None")
+            raise ConfigError(f"grad_clip={self.grad_clip} must be > 0 or None")
         if self.decay_steps is not None and self.decay_steps < 1:
-            raise InputError(f"decay_steps={self.decay_steps} must be >= 1 or None")
+            raise ConfigError(f"decay_steps={self.decay_steps} must be >= 1 or None")
 
 
 class TrainState(NamedTuple):
@@ -101,19 +101,19 @@ def check_dataset(x: Any, y: Any, *, name: str = "data") -> tuple[np.ndarray, np
     Returns:
       float32 numpy copies.
     Raises:
-      InputError: wrong rank, mismatched lengths, or a NaN/inf (its index named).
+      ConfigError: wrong rank, mismatched lengths, or a NaN/inf (its index named).
     """
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
     for label, arr in (("x", x), ("y", y)):
         if arr.ndim != 2:
-            raise InputError(f"{name} {label} must be 2-D (examples, features), got shape {arr.shape}")
+            raise ConfigError(f"{name} {label} must be 2-D (examples, features), got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-            raise InputError(f"{name} {label} holds a non-finite value {arr[bad]} at index {bad}")
+            raise ConfigError(f"{name} {label} holds a non-finite value {arr[bad]} at index {bad}")
     if x.shape[0] != y.shape[0]:
-        raise InputError(f"{name}: x has {x.shape[0]} examples but y has {y.shape[0]}")
+        raise ConfigError(f"{name}: x has {x.shape[0]} examples but y has {y.shape[0]}")
     if x.shape[0] == 0:
-        raise InputError(f"{name} is empty")
+        raise ConfigError(f"{name} is empty")
     return x, y
 
 

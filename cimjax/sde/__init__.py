@@ -1,5 +1,10 @@
 """cimjax.sde: diffusion SDEs and reverse samplers with ex-situ or in-situ noise (Figs. 1, 21)."""
 
+from cimjax.sde._crossbar_nets import CrossbarEpsNet as CrossbarEpsNet
+from cimjax.sde._crossbar_nets import InSituCrossbarNet as InSituCrossbarNet
+from cimjax.sde._crossbar_nets import crossbar_layer_shapes as crossbar_layer_shapes
+from cimjax.sde._crossbar_nets import init_noise_params as init_noise_params
+from cimjax.sde._crossbar_nets import periphery_config as periphery_config
 from cimjax.sde._losses import dsm_loss as dsm_loss
 from cimjax.sde._losses import energy_score as energy_score
 from cimjax.sde._noise import NoiseSource as NoiseSource
@@ -45,5 +50,10 @@ __all__ = [
     "read_key",
     "batch_mesh",
     "dsm_loss",
+    "CrossbarEpsNet",
+    "InSituCrossbarNet",
+    "crossbar_layer_shapes",
+    "init_noise_params",
+    "periphery_config",
     "energy_score",
 ]

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from cimjax.sde._sde import AbstractSDE
+from cimjax.errors import ConfigError
 
 __all__ = ["dsm_loss", "energy_score"]
 
@@ -44,7 +45,7 @@ def energy_score(samples: jax.Array, target: jax.Array) -> jax.Array:
     """
     m = samples.shape[0]
     if m < 2:
-        raise ValueError(f"energy score needs >= 2 samples, got {m=}")
+        raise ConfigError(f"energy score needs >= 2 samples, got {m=}")
     to_target = jnp.sqrt(jnp.sum(jnp.square(samples - target[None, :]), axis=-1) + 1e-12)
     diffs = samples[:, None, :] - samples[None, :, :]
     pair = jnp.sqrt(jnp.sum(jnp.square(diffs), axis=-1) + 1e-12)

@@ -19,7 +19,7 @@ from typing import Protocol
 import jax
 import jax.numpy as jnp
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 
 __all__ = ["NoiseSource", "StandardNormal", "PbitBitstreamNormal"]
 
@@ -57,7 +57,7 @@ class PbitBitstreamNormal:
     def __post_init__(self):
         k = self.bits_per_gaussian
         if not isinstance(k, int) or k < 2 or k % 32:
-            raise InputError(f"{self.bits_per_gaussian=} must be a positive multiple of 32")
+            raise ConfigError(f"{self.bits_per_gaussian=} must be a positive multiple of 32")
 
     def sample(self, key, shape):
         words = self.bits_per_gaussian // 32

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 from cimjax.sde._sde import AbstractSDE
 from cimjax.sde._steps import ReverseStep, StepRandomness
 
@@ -86,12 +86,12 @@ def sample_reverse(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps:
     Returns:
       float32 array [count, dim].
     Raises:
-      InputError: `n_steps` < 1, `count` < 1, `start` < 0 or `dim` < 1.
+      ConfigError: `n_steps` < 1, `count` < 1, `start` < 0 or `dim` < 1.
     """
     sde.time_grid(n_steps)  # validates n_steps before compiling anything
     for name, value, low in (("count", count, 1), ("start", start, 0), ("dim", dim, 1)):
         if int(value) != value or value < low:
-            raise InputError(f"{name}={value!r} must be an integer >= {low}")
+            raise ConfigError(f"{name}={value!r} must be an integer >= {low}")
     mesh = batch_mesh() if mesh is None else mesh
     fn, batch, replicated = _compiled(step, sde, int(n_steps), int(dim), mesh)
     n_dev = mesh.devices.size

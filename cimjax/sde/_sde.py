@@ -15,7 +15,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 
 __all__ = ["AbstractSDE", "VPSDE", "SubVPSDE", "VESDE", "reverse_drift"]
 
@@ -63,15 +63,15 @@ class AbstractSDE(abc.ABC):
         """Reverse-time grid t_0 = T > t_1 > ... > t_n = eps, shape [n_steps + 1].
 
         Raises:
-          InputError: `n_steps` is not a positive integer.
+          ConfigError: `n_steps` is not a positive integer.
         """
         if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
-            raise InputError(f"{n_steps=} must be a positive integer (number of reverse SDE steps)")
+            raise ConfigError(f"{n_steps=} must be a positive integer (number of reverse SDE steps)")
         return jnp.linspace(self.T, self.eps, n_steps + 1, dtype=jnp.float32)
 
     def _check_times(self) -> None:
         if not (0.0 < self.eps < self.T):
-            raise InputError(f"need 0 < eps < T, got eps={self.eps}, T={self.T}")
+            raise ConfigError(f"need 0 < eps < T, got eps={self.eps}, T={self.T}")
 
 
 def reverse_drift(sde: AbstractSDE, x: jax.Array, t: jax.Array, score: jax.Array) -> jax.Array:
@@ -94,7 +94,7 @@ class VPSDE(AbstractSDE):
 
     def __post_init__(self):
         if not (0.0 < self.beta_min < self.beta_max):
-            raise InputError(f"need 0 < beta_min < beta_max, got {self.beta_min=}, {self.beta_max=}")
+            raise ConfigError(f"need 0 < beta_min < beta_max, got {self.beta_min=}, {self.beta_max=}")
         self._check_times()
 
     def beta(self, t):
@@ -148,7 +148,7 @@ class VESDE(AbstractSDE):
 
     def __post_init__(self):
         if not (0.0 < self.sigma_min < self.sigma_max):
-            raise InputError(f"need 0 < sigma_min < sigma_max, got {self.sigma_min=}, {self.sigma_max=}")
+            raise ConfigError(f"need 0 < sigma_min < sigma_max, got {self.sigma_min=}, {self.sigma_max=}")
         self._check_times()
 
     def sigma(self, t):

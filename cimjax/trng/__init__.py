@@ -2,11 +2,13 @@
 
 Generation from emulated P-bit arrays (`generate_streams`), NIST SP800-22 rev1a's 15
 tests vectorised over many streams (`run_nist`), NIST's second-level analysis
-(`second_level`), autocorrelation, Hamming distance, Shannon and min-entropy, and
-the multi-panel figure of them all (`plot_trng`, `trng_figure`).
+(`second_level`), autocorrelation, Hamming distance, Shannon and min-entropy. The
+report and figures of `cimjax trng` live in `cimjax.apps.trng_report`.
 """
 
+from cimjax.trng._bits import FORMATS as FORMATS
 from cimjax.trng._bits import as_bit_matrix as as_bit_matrix
+from cimjax.trng._bits import infer_format as infer_format
 from cimjax.trng._bits import load_bits as load_bits
 from cimjax.trng._bits import parse_ascii as parse_ascii
 from cimjax.trng._bits import save_bits as save_bits
@@ -30,8 +32,6 @@ from cimjax.trng._nist_spectral import rank as rank
 from cimjax.trng._nist_template import aperiodic_templates as aperiodic_templates
 from cimjax.trng._nist_template import non_overlapping_template as non_overlapping_template
 from cimjax.trng._nist_template import overlapping_template as overlapping_template
-from cimjax.trng._plot import plot_trng as plot_trng
-from cimjax.trng._plot import trng_figure as trng_figure
 from cimjax.trng._quality import autocorrelation as autocorrelation
 from cimjax.trng._quality import hamming_distance as hamming_distance
 from cimjax.trng._quality import mcv_min_entropy as mcv_min_entropy
@@ -43,6 +43,8 @@ from cimjax.trng._result import TestOutcome as TestOutcome
 from cimjax.trng._second_level import SecondLevelRow as SecondLevelRow
 from cimjax.trng._second_level import proportion_interval as proportion_interval
 from cimjax.trng._second_level import second_level as second_level
+from cimjax.trng._second_level import second_level_json as second_level_json
+from cimjax.trng._second_level import uniformity as uniformity
 from cimjax.trng._suite import NistConfig as NistConfig
 from cimjax.trng._suite import NistResult as NistResult
 from cimjax.trng._suite import run_nist as run_nist
@@ -57,7 +59,9 @@ __all__ = [
     "TestOutcome",
     "aperiodic_templates",
     "approximate_entropy",
+    "FORMATS",
     "as_bit_matrix",
+    "infer_format",
     "autocorrelation",
     "berlekamp_massey",
     "block_frequency",
@@ -75,7 +79,6 @@ __all__ = [
     "overlapping_template",
     "pairwise_hamming",
     "parse_ascii",
-    "plot_trng",
     "proportion_interval",
     "random_excursions",
     "random_excursions_variant",
@@ -84,8 +87,9 @@ __all__ = [
     "runs",
     "save_bits",
     "second_level",
+    "second_level_json",
     "serial",
     "shannon_entropy",
-    "trng_figure",
+    "uniformity",
     "universal",
 ]

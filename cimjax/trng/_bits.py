@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cimjax._io import InputError, atomic_path, write_bytes_atomic, write_text_atomic
+from cimjax.errors import ConfigError, DataFileError
+from cimjax._io import atomic_path, write_bytes_atomic, write_text_atomic
 
 FORMATS = ("ascii", "bytes", "npy")
 _EXTENSIONS = {".txt": "ascii", ".asc": "ascii", ".ascii": "ascii", ".bin": "bytes",
@@ -22,23 +23,23 @@ def as_bit_matrix(bits, name: str = "bits") -> np.ndarray:
     """Validates 0/1 data and returns it as a `(k, n)` uint8 matrix (a 1-D stream becomes k=1).
 
     Raises:
-      InputError: if `bits` is empty, not 1-D/2-D, non-integer-valued, or holds values other than 0/1.
+      ConfigError: if `bits` is empty, not 1-D/2-D, non-integer-valued, or holds values other than 0/1.
     """
     arr = np.asarray(bits)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
-        raise InputError(f"{name} must be 1-D (one stream) or 2-D (streams x bits), got {arr.shape=}")
+        raise ConfigError(f"{name} must be 1-D (one stream) or 2-D (streams x bits), got {arr.shape=}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InputError(f"{name} is empty: {arr.shape=}")
+        raise ConfigError(f"{name} is empty: {arr.shape=}")
     if arr.dtype == np.bool_:
         return arr.astype(np.uint8)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise InputError(f"{name} must be numeric 0/1, got {arr.dtype=}")
+        raise ConfigError(f"{name} must be numeric 0/1, got {arr.dtype=}")
     bad = (arr != 0) & (arr != 1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"{name} must hold only 0 and 1; found {arr[idx]!r} at index {idx}")
+        raise ConfigError(f"{name} must hold only 0 and 1; found {arr[idx]!r} at index {idx}")
     return arr.astype(np.uint8)
 
 
@@ -46,11 +47,11 @@ def infer_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     """The file format: `fmt` if given, else from the extension (.txt ascii, .bin bytes, .npy)."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+            raise ConfigError(f"unknown format {fmt!r}; expected one of {FORMATS}")
         return fmt
     ext = Path(path).suffix.lower()
     if ext not in _EXTENSIONS:
-        raise InputError(f"cannot tell the format of {str(path)!r} from its extension {ext!r}; "
+        raise DataFileError(f"cannot tell the format of {str(path)!r} from its extension {ext!r}; "
                          f"pass --format with one of {FORMATS}")
     return _EXTENSIONS[ext]
 
@@ -59,7 +60,7 @@ def parse_ascii(text: str, source: str = "<text>") -> np.ndarray:
     """Parses ASCII '0'/'1' with any whitespace into a 1-D uint8 stream.
 
     Raises:
-      InputError: naming the first offending line and column (1-based), or an empty input.
+      DataFileError: naming the first offending line and column (1-based), or an empty input.
     """
     raw = np.frombuffer(text.encode("utf-8", "surrogateescape"), dtype=np.uint8)
     is_bit = (raw == ord("0")) | (raw == ord("1"))
@@ -72,11 +73,11 @@ def parse_ascii(text: str, source: str = "<text>") -> np.ndarray:
         line_start = prefix.rfind(b"\n") + 1
         col = len(prefix[line_start:].decode("utf-8", "replace")) + 1
         char = text.encode("utf-8", "surrogateescape")[pos:pos + 1].decode("utf-8", "replace")
-        raise InputError(f"{source}: line {line}, column {col}: invalid character {char!r}; "
+        raise DataFileError(f"{source}: line {line}, column {col}: invalid character {char!r}; "
                          "expected only '0', '1' and whitespace")
     bits = raw[is_bit] - ord("0")
     if bits.size == 0:
-        raise InputError(f"{source}: no bits found (the file is empty or only whitespace)")
+        raise DataFileError(f"{source}: no bits found (the file is empty or only whitespace)")
     return bits.astype(np.uint8)
 
 
@@ -88,24 +89,24 @@ def load_bits(path: str | os.PathLike, fmt: str | None = None) -> np.ndarray:
     bool; rows are streams).
 
     Raises:
-      InputError: missing/empty file, unknown format, bad character, or a non-binary array.
+      DataFileError: missing/empty file, unknown format, bad character, or a non-binary array.
     """
     fmt = infer_format(path, fmt)
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"no such file: {str(path)!r}")
+        raise DataFileError(f"no such file: {str(path)!r}")
     if fmt == "ascii":
         data = path.read_bytes()
         return parse_ascii(data.decode("utf-8", "surrogateescape"), str(path))[None, :]
     if fmt == "bytes":
         data = np.fromfile(path, dtype=np.uint8)
         if data.size == 0:
-            raise InputError(f"{str(path)!r}: the file is empty")
+            raise DataFileError(f"{str(path)!r}: the file is empty")
         return np.unpackbits(data)[None, :]  # MSB first
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as err:
-        raise InputError(f"{str(path)!r}: not a readable .npy array ({err})") from None
+        raise DataFileError(f"{str(path)!r}: not a readable .npy array ({err})") from None
     return as_bit_matrix(arr, name=str(path))
 
 
@@ -120,7 +121,7 @@ def save_bits(path: str | os.PathLike, bits, fmt: str | None = None) -> None:
         write_text_atomic(path, "\n".join((row + ord("0")).tobytes().decode() for row in bits) + "\n")
     elif fmt == "bytes":
         if bits.shape[0] != 1:
-            raise InputError(f"the bytes format holds one stream; got {bits.shape[0]} (use .npy or .txt)")
+            raise ConfigError(f"the bytes format holds one stream; got {bits.shape[0]} (use .npy or .txt)")
         write_bytes_atomic(path, np.packbits(bits[0]).tobytes())
     else:
         with atomic_path(path, suffix=".npy") as tmp:

@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cimjax._io import InputError
+from cimjax.device import default_preset, pbit_bitstream, sample_pbit_curves
+from cimjax.errors import ConfigError
 
 MODES = ("reset", "toggle")
 
@@ -30,13 +31,6 @@ class PbitStreams(NamedTuple):
     p_sw: np.ndarray
     conductance: np.ndarray
     mode: str
-
-
-def _device_api():
-    """(default_preset, sample_pbit_curves, pbit_bitstream), imported on first use (they load jax)."""
-    from cimjax.device import default_preset, pbit_bitstream, sample_pbit_curves
-
-    return default_preset, sample_pbit_curves, pbit_bitstream
 
 
 def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=None, mode: str = "reset",
@@ -59,18 +53,17 @@ def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=No
       is the same MTJ stack (assumption): per-device (G_P, G_AP) and cycle-to-cycle read noise.
 
     Raises:
-      InputError: non-positive sizes, unknown mode, or p_sw outside [0, 1].
+      ConfigError: non-positive sizes, unknown mode, or p_sw outside [0, 1].
     """
     import jax
     import jax.numpy as jnp
 
     if int(n_devices) != n_devices or n_devices < 1:
-        raise InputError(f"{n_devices=} must be a positive integer")
+        raise ConfigError(f"{n_devices=} must be a positive integer")
     if int(n_bits) != n_bits or n_bits < 1:
-        raise InputError(f"{n_bits=} must be a positive integer")
+        raise ConfigError(f"{n_bits=} must be a positive integer")
     if mode not in MODES:
-        raise InputError(f"{mode=} must be one of {MODES}")
-    default_preset, sample_pbit_curves, pbit_bitstream = _device_api()
+        raise ConfigError(f"{mode=} must be one of {MODES}")
     preset = default_preset() if preset is None else preset
     k_curve, k_bits, k_g, k_read = jax.random.split(key, 4)
     shape = (int(n_devices),)
@@ -78,7 +71,7 @@ def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=No
         voltage = preset.calibrated_voltage if voltage is None else voltage
         width = preset.calibrated_width if width is None else width
         if not (np.isfinite(voltage) and np.isfinite(width) and width > 0):
-            raise InputError(f"pulse {voltage=} and {width=} must be finite, width > 0")
+            raise ConfigError(f"pulse {voltage=} and {width=} must be finite, width > 0")
         if spread:
             curve = sample_pbit_curves(k_curve, preset, shape)
             prob = curve.switching_probability(voltage, width)
@@ -87,7 +80,7 @@ def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=No
     else:
         p = np.asarray(p_sw, dtype=np.float64)
         if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != n_devices) or np.any(~((p >= 0) & (p <= 1))):
-            raise InputError(f"p_sw must be a scalar or ({n_devices},) array of probabilities in [0, 1]")
+            raise ConfigError(f"p_sw must be a scalar or ({n_devices},) array of probabilities in [0, 1]")
         prob = jnp.broadcast_to(jnp.asarray(p, jnp.float32), shape)
     bits = pbit_bitstream(k_bits, prob, int(n_bits), mode=mode, initial_state=0)
     g_p, g_ap = preset.data_bit.sample_conductances(k_g, preset.read_voltage, shape)

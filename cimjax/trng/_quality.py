@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from cimjax.trng._bits import as_bit_matrix
+from cimjax.errors import ConfigError
 
 
 def autocorrelation(bits, max_lag: int = 50) -> np.ndarray:
@@ -22,7 +23,7 @@ def autocorrelation(bits, max_lag: int = 50) -> np.ndarray:
     x = as_bit_matrix(bits).astype(np.float64)
     n = x.shape[1]
     if not 0 <= max_lag < n:
-        raise ValueError(f"{max_lag=} must be in [0, n) for n={n}")
+        raise ConfigError(f"{max_lag=} must be in [0, n) for n={n}")
     x = x - x.mean(axis=1, keepdims=True)
     size = 1 << int(math.ceil(math.log2(2 * n)))  # zero-padded FFT: linear, not circular, correlation
     spec = np.fft.rfft(x, size, axis=1)
@@ -60,7 +61,7 @@ def shannon_entropy(bits, block: int = 1) -> np.ndarray:
     x = as_bit_matrix(bits)
     k, n = x.shape
     if not 1 <= block <= min(n, 24):
-        raise ValueError(f"{block=} must be in [1, min(n, 24)] for n={n}")
+        raise ConfigError(f"{block=} must be in [1, min(n, 24)] for n={n}")
     usable = (n // block) * block
     codes = x[:, :usable].reshape(k, -1, block).astype(np.int64) @ (1 << np.arange(block - 1, -1, -1))
     codes += (np.arange(k, dtype=np.int64) << block)[:, None]
@@ -82,7 +83,7 @@ def mcv_min_entropy(bits) -> np.ndarray:
     x = as_bit_matrix(bits)
     n = x.shape[1]
     if n < 2:
-        raise ValueError(f"the MCV estimate needs at least 2 samples, got n={n}")
+        raise ConfigError(f"the MCV estimate needs at least 2 samples, got n={n}")
     ones = x.sum(axis=1, dtype=np.int64)
     p_hat = np.maximum(ones, n - ones) / n
     p_u = np.minimum(1.0, p_hat + 2.576 * np.sqrt(p_hat * (1.0 - p_hat) / (n - 1)))

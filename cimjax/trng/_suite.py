@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
-from cimjax._io import InputError
+from cimjax.errors import ConfigError
 from cimjax.trng._bits import as_bit_matrix
 from cimjax.trng._nist_complexity import linear_complexity, universal
 from cimjax.trng._nist_excursions import random_excursions, random_excursions_variant
@@ -56,12 +56,12 @@ class NistConfig:
             if f.name in ("alpha", "tests") or (value is None and f.name.startswith("universal")):
                 continue
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise InputError(f"{f.name}={value!r} must be a positive integer")
+                raise ConfigError(f"{f.name}={value!r} must be a positive integer")
         if not 0.0 < self.alpha < 1.0:
-            raise InputError(f"alpha={self.alpha!r} must be in (0, 1)")
+            raise ConfigError(f"alpha={self.alpha!r} must be in (0, 1)")
         unknown = [t for t in self.tests if t not in TEST_NAMES]
         if unknown:
-            raise InputError(f"unknown test(s) {unknown}; choose from {list(TEST_NAMES)}")
+            raise ConfigError(f"unknown test(s) {unknown}; choose from {list(TEST_NAMES)}")
         object.__setattr__(self, "tests", tuple(self.tests))
 
 

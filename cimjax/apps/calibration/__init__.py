@@ -1,0 +1,7 @@
+"""cimjax.apps.calibration: the switching-fit figure of `cimjax device calibrate --plot`."""
+
+from cimjax.apps.calibration._plot import plot_switching as plot_switching
+
+__all__ = [
+    "plot_switching",
+]

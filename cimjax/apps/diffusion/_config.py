@@ -1,0 +1,94 @@
+"""Configuration of the diffusion demo, and content-hash keys for cached checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from cimjax.errors import ConfigError
+
+__all__ = ["DemoConfig", "stage_config", "config_hash", "config_diff", "STAGES"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoConfig:
+    """Every knob of `cimjax demo`; defaults finish in a few minutes on 2 CPU cores."""
+
+    dataset: str = "digits"  # scikit-learn's 8x8 digits, shipped with the package
+    mnist_path: str | None = None
+    data_seed: int = 0
+    seed: int = 0
+    # VAE (Fig. 21's decoder); a small KL weight keeps the latents clustered, non-Gaussian
+    latent_dim: int = 6  # assumption: enough for 8x8 digits, small for the score nets
+    vae_hidden: int = 256
+    kl_weight: float = 0.03  # assumption: beta-VAE weight
+    vae_steps: int = 3000
+    # digit classifier for the Frechet distance and label histogram
+    clf_steps: int = 2000
+    # SDE and the ex-situ score network
+    sde: str = "vp"
+    n_steps: int = 100  # reverse Euler-Maruyama steps
+    score_hidden: int = 256
+    score_depth: int = 3
+    score_steps: int = 4000
+    # crossbar periphery of both networks (cimjax.sde._crossbar_nets): analog pairs, DAC and ADC
+    dac_bits: int = 8  # assumption: 8-bit input DAC (cimjax.crossbar default)
+    adc_bits: int = 8  # assumption: 8-bit column ADC (cimjax.crossbar default)
+    dac_range: float = 4.0  # assumption: standardised latents and swish activations mostly within +-4
+    # in-situ: the score net's output read with P-bits in exact mode plus noise rows
+    keep_prob: float | None = None  # None: P_sw of the calibrated 1.5 V, 700 ps pulse = 0.5 (Fig. 12)
+    noise_rows: int = 16
+    insitu_passes: int = 4  # stochastic passes per state in the energy score (>= 2)
+    insitu_steps: int = 1500
+    # evaluation
+    n_eval: int = 1000
+
+    def __post_init__(self):
+        if self.dataset not in ("digits", "mnist"):
+            raise ConfigError(f"dataset={self.dataset!r} must be 'digits' or 'mnist'")
+        if self.sde not in ("vp", "subvp", "ve"):
+            raise ConfigError(f"sde={self.sde!r} must be 'vp', 'subvp' or 've'")
+        if self.keep_prob is not None and not 0.0 < self.keep_prob <= 1.0:
+            raise ConfigError(f"keep_prob={self.keep_prob} must be in (0, 1]")
+        if self.insitu_passes < 2:
+            raise ConfigError(f"insitu_passes={self.insitu_passes} must be >= 2 (energy score)")
+        for name in ("latent_dim", "n_steps", "vae_steps", "clf_steps", "score_steps", "insitu_steps", "n_eval"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
+
+    @classmethod
+    def quick(cls, **overrides) -> "DemoConfig":
+        """A reduced configuration for tests and `--quick` (about a quarter of the training)."""
+        base = dict(vae_steps=1500, clf_steps=800, score_steps=2000, insitu_steps=600, n_eval=500, n_steps=50)
+        return cls(**{**base, **overrides})
+
+
+# which fields each cached stage depends on (a stage also depends on the stages before it)
+STAGES: dict[str, tuple[str, ...]] = {
+    "data": ("dataset", "mnist_path", "data_seed"),
+    "vae": ("latent_dim", "vae_hidden", "kl_weight", "vae_steps", "seed"),
+    "classifier": ("clf_steps", "seed"),
+    "score": ("sde", "score_hidden", "score_depth", "score_steps", "dac_bits", "adc_bits", "dac_range"),
+    "insitu": ("n_steps", "keep_prob", "noise_rows", "insitu_passes", "insitu_steps"),
+}
+_DEPENDS = {"vae": ("data", "vae"), "classifier": ("data", "classifier"),
+            "score": ("data", "vae", "score"), "insitu": ("data", "vae", "score", "insitu")}
+
+
+def stage_config(cfg: DemoConfig, stage: str) -> dict[str, Any]:
+    """The fields of `cfg` that determine the checkpoint of `stage`."""
+    fields = [f for s in _DEPENDS[stage] for f in STAGES[s]]
+    return {"stage": stage, **{f: getattr(cfg, f) for f in dict.fromkeys(fields)}}
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """12 hex digits of the SHA-256 of the canonical JSON of `config`."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def config_diff(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """Human-readable differences 'key: stored -> wanted'."""
+    keys = sorted(set(stored) | set(wanted))
+    return [f"{k}: {stored.get(k)!r} -> {wanted.get(k)!r}" for k in keys if stored.get(k) != wanted.get(k)]

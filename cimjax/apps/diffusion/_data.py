@@ -1,0 +1,148 @@
+"""Image data for the diffusion demo: scikit-learn's 8x8 digits, or local MNIST files.
+
+Nothing is downloaded. The default is the 1797 handwritten digits that ship with
+scikit-learn (8x8, grey levels 0..16), split once with a fixed seed. MNIST-format files
+the user already has (IDX, gzipped or not, or an .npz with x_train/y_train/x_test/y_test)
+can be loaded for larger runs. Pixels are scaled to [0, 1] and flattened.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from cimjax.errors import ConfigError, DataFileError
+
+__all__ = ["ImageData", "load_digits_split", "load_idx", "load_mnist", "load_dataset"]
+
+_IDX_IMAGES_MAGIC = 2051  # MNIST spec: 0x00000803, unsigned byte, 3 dimensions
+_IDX_LABELS_MAGIC = 2049  # MNIST spec: 0x00000801, unsigned byte, 1 dimension
+
+
+class ImageData(NamedTuple):
+    """Train/test images flattened to [N, H*W] float32 in [0, 1], labels int32 [N]."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    side: int  # images are side x side
+
+    @property
+    def n_pixels(self) -> int:
+        return self.side * self.side
+
+
+def load_digits_split(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
+    """The scikit-learn digits (1797 images, 8x8), split by a seeded permutation."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(f"{test_fraction=} must be in (0, 1)")
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)  # grey levels 0..16 (UCI optdigits)
+    y = digits.target.astype(np.int32)
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = int(round(test_fraction * len(x)))
+    test, train = order[:n_test], order[n_test:]
+    return ImageData(x[train], y[train], x[test], y[test], side=8)
+
+
+def _open(path: Path):
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def load_idx(path: str | os.PathLike, *, expect_images: bool) -> np.ndarray:
+    """One IDX file (MNIST format), optionally gzipped: images [N, 28, 28] or labels [N].
+
+    Raises:
+      DataFileError: the file is missing, has the wrong magic number, is truncated, or
+        holds images that are not 28x28.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"MNIST file not found: {path}")
+    try:
+        with _open(path) as f:
+            data = f.read()
+    except (OSError, EOFError) as err:
+        raise DataFileError(f"{path}: cannot read ({err})") from None
+    want = _IDX_IMAGES_MAGIC if expect_images else _IDX_LABELS_MAGIC
+    if len(data) < 8:
+        raise DataFileError(f"{path}: too short for an IDX header ({len(data)} bytes)")
+    magic = int.from_bytes(data[:4], "big")
+    if magic != want:
+        raise DataFileError(f"{path}: magic number {magic} (0x{magic:08x}), expected {want} "
+                         f"(0x{want:08x}) for an IDX {'image' if expect_images else 'label'} file")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if expect_images and dims[1:] != (28, 28):
+        raise DataFileError(f"{path}: images of shape {dims[1:]}, expected (28, 28)")
+    n = int(np.prod(dims))
+    if len(data) - header != n:
+        raise DataFileError(f"{path}: header says {dims} ({n} bytes of data), file holds {len(data) - header}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    if images.ndim == 2 and images.shape[1] == 784:
+        images = images.reshape(-1, 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataFileError(f"{where}: images of shape {images.shape}, expected (N, 28, 28)")
+    if labels.shape != (images.shape[0],):
+        raise DataFileError(f"{where}: labels of shape {labels.shape}, expected ({images.shape[0]},)")
+    scale = 255.0 if images.dtype == np.uint8 or images.max() > 1.0 else 1.0
+    x = (images.reshape(len(images), -1) / scale).astype(np.float32)
+    if not np.all(np.isfinite(x)) or x.min() < 0.0 or x.max() > 1.0:
+        raise DataFileError(f"{where}: pixel values must be finite and in [0, 255] (or [0, 1])")
+    return x, labels.astype(np.int32)
+
+
+def load_mnist(path: str | os.PathLike) -> ImageData:
+    """MNIST from an .npz (x_train, y_train, x_test, y_test) or a folder of the 4 IDX files.
+
+    The folder must hold train-images-idx3-ubyte, train-labels-idx1-ubyte,
+    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each optionally with '.gz'.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix == ".npz":
+        with np.load(path) as f:
+            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
+            if missing:
+                raise DataFileError(f"{path}: missing arrays {missing} (has {sorted(f.files)})")
+            tr = _check_pair(f["x_train"], f["y_train"], f"{path}[x_train]")
+            te = _check_pair(f["x_test"], f["y_test"], f"{path}[x_test]")
+        return ImageData(*tr, *te, side=28)
+    if not path.is_dir():
+        raise DataFileError(f"MNIST path {path} is neither an .npz file nor a folder of IDX files")
+
+    def find(stem: str) -> Path:
+        for name in (stem, stem + ".gz"):
+            if (path / name).is_file():
+                return path / name
+        raise DataFileError(f"{path}: missing {stem} (or {stem}.gz)")
+
+    parts = []
+    for split in ("train", "t10k"):
+        img_file, lab_file = find(f"{split}-images-idx3-ubyte"), find(f"{split}-labels-idx1-ubyte")
+        parts.append(_check_pair(load_idx(img_file, expect_images=True),
+                                 load_idx(lab_file, expect_images=False), str(img_file)))
+    return ImageData(*parts[0], *parts[1], side=28)
+
+
+def load_dataset(name: str = "digits", *, mnist_path: str | None = None, seed: int = 0) -> ImageData:
+    """'digits' (built in) or 'mnist' (needs `mnist_path`)."""
+    if name == "digits":
+        return load_digits_split(seed=seed)
+    if name == "mnist":
+        if not mnist_path:
+            raise ConfigError("dataset='mnist' needs a path to local MNIST files (--mnist PATH)")
+        return load_mnist(mnist_path)
+    raise ConfigError(f"{name=} must be 'digits' or 'mnist'")

@@ -1,0 +1,141 @@
+"""Trains or loads the demo's models (cached by configuration hash) and builds both samplers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cimjax.errors import ConfigError
+from cimjax.apps.diffusion._checkpoint import load_checkpoint, save_checkpoint
+from cimjax.apps.diffusion._config import DemoConfig, config_hash, stage_config
+from cimjax.apps.diffusion._data import ImageData, load_dataset
+from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet
+from cimjax.apps.diffusion._nets import VAE, Classifier
+from cimjax.apps.diffusion._training import EpsScore, latent_stats, train_classifier, train_insitu, train_score, train_vae
+from cimjax.sde import VESDE, VPSDE, AbstractSDE, ExSituStep, InSituStep, SubVPSDE, prior_keys, sample_reverse
+
+__all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate"]
+
+
+def default_cache_dir() -> Path:
+    """$CIMJAX_CACHE, else ~/.cache/cimjax/demo."""
+    return Path(os.environ.get("CIMJAX_CACHE", Path.home() / ".cache" / "cimjax" / "demo"))
+
+
+def make_sde(name: str) -> AbstractSDE:
+    return {"vp": VPSDE, "subvp": SubVPSDE, "ve": VESDE}[name]()
+
+
+@dataclasses.dataclass(frozen=True)
+class Models:
+    """Everything the samplers and metrics need; latents are standardised by (mean, std)."""
+
+    cfg: DemoConfig
+    data: ImageData
+    sde: AbstractSDE
+    vae: VAE
+    vae_params: Any
+    latent_mean: np.ndarray
+    latent_std: np.ndarray
+    classifier: Classifier
+    clf_params: Any
+    ex_situ: ExSituStep
+    score_params: Any
+    in_situ: InSituStep
+    insitu_params: Any
+    trained: tuple[str, ...]  # stages trained in this call (the rest were loaded)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Standardised latents [N, L] -> images [N, P] in [0, 1]."""
+        z = jnp.asarray(z) * jnp.asarray(self.latent_std)[None, :] + jnp.asarray(self.latent_mean)[None, :]
+        return np.asarray(self.vae.apply(self.vae_params, z, method=VAE.decode))
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classifier.apply(self.clf_params, jnp.asarray(x), method=Classifier.features))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classifier.apply(self.clf_params, jnp.asarray(x))).argmax(-1)
+
+    def step(self, sampler: str):
+        return {"ex_situ": (self.ex_situ, self.score_params), "in_situ": (self.in_situ, self.insitu_params)}[sampler]
+
+
+def _cached(cache: Path, stage: str, cfg: DemoConfig, train_fn, trained: list[str]):
+    """Loads `stage` from the cache if present (checking its configuration), else trains and saves."""
+    conf = stage_config(cfg, stage)
+    path = cache / f"{stage}-{config_hash(conf)}.msgpack"
+    if path.exists():
+        return load_checkpoint(path, conf)
+    params, extra = train_fn()
+    save_checkpoint(path, params, conf, extra)
+    trained.append(stage)
+    return load_checkpoint(path, conf)  # the same pytree types whether trained now or loaded
+
+
+def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, progress: bool = True) -> Models:
+    """Trains (or loads from `cache_dir`) the VAE, classifier, score net and in-situ net."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    data = load_dataset(cfg.dataset, mnist_path=cfg.mnist_path, seed=cfg.data_seed)
+    key = jax.random.key(cfg.seed)
+    k_vae, k_clf, k_score, k_in = (jax.random.fold_in(key, i) for i in range(4))
+    trained: list[str] = []
+    sde = make_sde(cfg.sde)
+
+    vae = VAE(cfg.latent_dim, data.n_pixels, cfg.vae_hidden)
+    vae_params, _ = _cached(cache, "vae", cfg, lambda: (train_vae(
+        vae, data.x_train, kl_weight=cfg.kl_weight, steps=cfg.vae_steps, batch=128, lr=2e-3, key=k_vae,
+        progress=progress)[0], {}), trained)
+    mu, mean, std = latent_stats(vae, vae_params, data.x_train)
+    latents = (mu - mean) / std
+
+    clf = Classifier()
+    clf_params, _ = _cached(cache, "classifier", cfg, lambda: (train_classifier(
+        clf, data.x_train, data.y_train, steps=cfg.clf_steps, batch=128, lr=1e-3, key=k_clf,
+        progress=progress)[0], {}), trained)
+
+    score_net = CrossbarEpsNet(cfg.latent_dim, cfg.score_hidden, cfg.score_depth, dac_bits=cfg.dac_bits,
+                               adc_bits=cfg.adc_bits, dac_range=cfg.dac_range)
+    score_params, _ = _cached(cache, "score", cfg, lambda: (train_score(
+        score_net, sde, latents, steps=cfg.score_steps, batch=256, lr=2e-3, key=k_score,
+        progress=progress)[0], {}), trained)
+    ex_situ = ExSituStep(sde, EpsScore(score_net, sde))
+
+    # the in-situ net reads the score net's weights unchanged; only its noise rows are stored
+    in_net = InSituCrossbarNet(score_net, sde, cfg.noise_rows, cfg.keep_prob)
+    noise_params, _ = _cached(cache, "insitu", cfg, lambda: (train_insitu(
+        in_net, ex_situ, score_params, latents, n_steps=cfg.n_steps, passes=cfg.insitu_passes,
+        steps=cfg.insitu_steps, batch=128, lr=1e-3, key=k_in, progress=progress)[0]["noise"], {}), trained)
+    in_situ = InSituStep(sde, in_net)
+    insitu_params = {"score": score_params, "noise": noise_params}
+    return Models(cfg, data, sde, vae, vae_params, mean, std, clf, clf_params, ex_situ, score_params,
+                  in_situ, insitu_params, tuple(trained))
+
+
+def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0, batch: int = 1000,
+             n_steps: int | None = None, progress: bool = True) -> np.ndarray:
+    """Latents [n, L] from 'ex_situ', 'in_situ' or 'prior' (x_T itself: the decoded-noise ceiling)."""
+    from tqdm.auto import tqdm
+
+    n_steps = models.cfg.n_steps if n_steps is None else n_steps
+    dim = models.cfg.latent_dim
+    if sampler == "prior":
+        keys = prior_keys(jnp.uint32(seed), jnp.arange(start, start + n, dtype=jnp.uint32))
+        return np.asarray(jax.vmap(lambda k: models.sde.prior_sample(k, (dim,)))(keys))
+    if sampler not in ("ex_situ", "in_situ"):
+        raise ConfigError(f"{sampler=} must be 'ex_situ', 'in_situ' or 'prior'")
+    if sampler == "in_situ" and n_steps != models.cfg.n_steps:
+        raise ConfigError(f"{n_steps=}: the in-situ network was trained for n_steps={models.cfg.n_steps} "
+                         "(its pass gives the whole step's differential); retrain with that step count")
+    models.sde.time_grid(n_steps)  # n_steps >= 1, checked before any compute
+    step, params = models.step(sampler)
+    out = []
+    for s in tqdm(range(start, start + n, batch), desc=f"sampling {sampler}", disable=not progress, leave=False):
+        out.append(sample_reverse(step, params, models.sde, n_steps=n_steps, dim=dim, seed=seed, start=s,
+                                  count=min(batch, start + n - s)))
+    return np.concatenate(out)

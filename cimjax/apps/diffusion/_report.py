@@ -1,0 +1,151 @@
+"""`cimjax demo`: train or load, sample with both schemes, measure quality, cost and write results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cimjax.crossbar import nominal_keep_probability
+from cimjax.errors import ConfigError
+from cimjax._io import write_json_atomic, write_text_atomic
+import cimjax.apps.diffusion._metrics as M
+from cimjax.apps.diffusion._config import DemoConfig
+from cimjax.apps.diffusion._costs import cost_table
+from cimjax.sde import crossbar_layer_shapes
+from cimjax.apps.diffusion._pipeline import Models, generate, prepare_models
+from cimjax.apps.diffusion._plots import save_embedding, save_grid
+from cimjax.apps.diffusion._transitions import transition_errors
+
+__all__ = ["quality_row", "evaluate", "run_demo", "prepare_out_dir"]
+
+
+def prepare_out_dir(out: str | os.PathLike, force: bool) -> Path:
+    """Creates `out`; an existing non-empty folder is an error unless `force` (then it is emptied)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not force:
+            raise ConfigError(f"results folder {out} exists and is not empty; pass --force to overwrite it")
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def quality_row(models: Models, images: np.ndarray, ref: np.ndarray, ref_features: np.ndarray,
+                bandwidth: float) -> dict[str, Any]:
+    """Every quality metric of one image set against the training images."""
+    hist = M.label_histogram(models.predict(images))
+    return {"n": int(len(images)),
+            "frechet": M.frechet_distance(models.features(images), ref_features),
+            "mmd2": M.mmd_rbf(images, ref, bandwidth),
+            "sliced_w2": M.sliced_wasserstein(images, ref),
+            "nn_distance": M.nn_distance(images, ref),
+            "classes_present": int(np.sum(hist > 0)),
+            "max_class_fraction": float(hist.max()),
+            "label_histogram": [round(float(h), 4) for h in hist]}
+
+
+def evaluate(models: Models, n: int, seed: int, progress: bool = True) -> tuple[dict, dict]:
+    """Quality of real (test) images, ex-situ, in-situ and decoded prior noise; returns (rows, images)."""
+    data = models.data
+    ref = data.x_train
+    ref_features = models.features(ref)
+    bandwidth = M.median_bandwidth(data.x_test, ref)  # one bandwidth for every row, from real data
+    images = {"real (test)": data.x_test}
+    for name in ("ex_situ", "in_situ", "prior"):
+        images[name] = models.decode(generate(models, name, n, seed=seed, progress=progress))
+    rows = {name: quality_row(models, x, ref, ref_features, bandwidth) for name, x in images.items()}
+    rows["_bandwidth"] = bandwidth
+    return rows, images
+
+
+def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding: str, trans: dict,
+              noise: str, bits: int, keep: float) -> str:
+    names = [k for k in rows if not k.startswith("_")]
+    lines = ["# cimjax demo: latent diffusion with ex-situ and in-situ P-bits", "",
+             f"Data: {cfg.dataset}; VAE latent dim {cfg.latent_dim}; {cfg.sde.upper()} SDE, "
+             f"{cfg.n_steps} reverse Euler-Maruyama steps.", "",
+             "## What each sampler does", "",
+             f"Both samplers read the same network weights on the same emulated crossbar (cimjax.crossbar): "
+             f"a noise-prediction MLP [x, t-embedding] -> {cfg.score_depth} x {cfg.score_hidden} (swish) -> "
+             f"{cfg.latent_dim}, every layer one `crossbar_matmul` read: analog differential pairs "
+             f"(w / max|w|), {cfg.dac_bits}-bit input DAC over +-{cfg.dac_range}, {cfg.adc_bits}-bit ADC per "
+             "256-row tile column, digital bias and activation. It is trained with denoising score "
+             "matching through that periphery (straight-through quantisers).", "",
+             "- **ex_situ**: every read with P-bits held fixed (mode 'off'); the reverse drift "
+             "f - g^2 s is computed from the score s = -z_hat / sigma(t); the diffusion term g sqrt|dt| z is "
+             f"injected from outside the array, z from {noise} ({bits} random bits per Gaussian, counted as "
+             "generated off-array and transferred).",
+             f"- **in_situ**: the same hidden-layer reads (P-bits fixed), and the output layer read ONCE in "
+             f"exact mode (fused counter-hash P-bit kernel) at keep probability {keep} "
+             f"({'the calibrated 1.5 V / 700 ps pulse, Fig. 12' if cfg.keep_prob is None else 'set'}), "
+             f"with {2 * cfg.noise_rows} extra rows in that read: {cfg.noise_rows} rows driven at a learned "
+             "DAC level r(t) holding cells +A and as many holding -A (zero mean, P-bit variance). "
+             "x' = x + f dt + (g^2 dt / sigma) * read: one stochastic pass is the whole SDE "
+             "differential; no noise is drawn outside the array. Only r(t) and A are trained "
+             "(energy score against the ex-situ transition); the score weights are copied unchanged. "
+             "P-bit keys: one read key per (seed, step), global sample ids in the P-bit hash.", "",
+             "## Quality (against the training images; lower is better)", "",
+             f"MMD^2: RBF kernel, median-heuristic bandwidth h = {rows['_bandwidth']:.4g} (test vs train pixels). "
+             "Frechet distance in the digit classifier's penultimate features. 'prior' decodes x_T itself "
+             "(the ceiling); 'real (test)' is held-out data (the floor).", "",
+             "| set | n | Frechet | MMD^2 | sliced W2 | NN dist | classes | max class |",
+             "|---|---|---|---|---|---|---|---|"]
+    for k in names:
+        r = rows[k]
+        lines.append(f"| {k} | {r['n']} | {r['frechet']:.4g} | {r['mmd2']:.3e} | {r['sliced_w2']:.4g} | "
+                     f"{r['nn_distance']:.4g} | {r['classes_present']} | {r['max_class_fraction']:.3f} |")
+    lines += ["", "## In-situ transition against ex-situ, per step", "",
+              f"Relative error averaged over {len(trans['steps'])} steps: mean {trans['mean_rel_err_avg']:.3f}, "
+              f"std {trans['std_rel_err_avg']:.3f} (cimjax.apps.diffusion.transition_errors)."]
+    lines += ["", "## Energy and delay per image", ""]
+    lines += [f"From cimjax.energy (preset {costs['preset']}) priced on op counts from "
+              f"cimjax.crossbar.count_read of the networks' own crossbar configurations ({costs['tile']} "
+              "tiles): ex-situ = every layer read with P-bits off + the injected Gaussians' random bits "
+              "(generated and transferred); in-situ = hidden reads with P-bits off + one P-bit write per "
+              "cell of the output read (weights and noise rows), no transfer.", "",
+              "| design | sampler | energy / image (nJ) | delay / image (us) | added area (um^2) | P-bit writes | bits transferred |",
+              "|---|---|---|---|---|---|---|"]
+    for r in costs["rows"]:
+        lines.append(f"| {r['label']} | {r['sampler']} | {r['energy_per_image_J'] * 1e9:.4g} | "
+                     f"{r['delay_per_image_s'] * 1e6:.4g} | {r['added_area_um2']} | {r['pbit_writes']} | "
+                     f"{r['random_bits_transferred']} |")
+    lines += ["", "## Pictures", "", "grid_real.png, grid_ex_situ.png, grid_in_situ.png, grid_prior.png, "
+              f"embedding.png ({embedding})", "", "## Timings (s)", ""]
+    lines += [f"- {k}: {v:.1f}" for k, v in timings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, cache_dir=None,
+             progress: bool = True) -> dict:
+    """The main job: writes metrics.json, metrics.md and PNGs to `out`; returns the JSON payload."""
+    out = prepare_out_dir(out, force)
+    t0 = time.perf_counter()
+    models = prepare_models(cfg, cache_dir, progress=progress)
+    t1 = time.perf_counter()
+    rows, images = evaluate(models, cfg.n_eval, cfg.seed, progress=progress)
+    trans = transition_errors(models, every=max(1, cfg.n_steps // 20))
+    t2 = time.perf_counter()
+    net = models.ex_situ.score_fn.model
+    noise = models.ex_situ.noise
+    costs = cost_table(crossbar_layer_shapes(net), crossbar_layer_shapes(net, cfg.noise_rows),
+                       n_steps=cfg.n_steps, latent_dim=cfg.latent_dim, bits_per_gaussian=noise.bits_per_gaussian)
+    keep = nominal_keep_probability(models.in_situ.net_fn.out_config.pbit)
+    side = models.data.side
+    for name, fname in (("real (test)", "real"), ("ex_situ", "ex_situ"), ("in_situ", "in_situ"), ("prior", "prior")):
+        save_grid(images[name], side, out / f"grid_{fname}.png", title=name)
+    method = save_embedding(models.data.x_train[:1000],
+                            {k: images[k][:1000] for k in ("ex_situ", "in_situ", "prior")}, out / "embedding.png")
+    timings = {"train_or_load": t1 - t0, "sample_and_metrics": t2 - t1, "total": time.perf_counter() - t0}
+    payload = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "trained": list(models.trained),
+               "quality": rows, "transitions": trans, "costs": costs, "embedding": method, "timings_s": timings,
+               "noise_source": {"ex_situ": type(noise).__name__, "bits_per_gaussian": noise.bits_per_gaussian,
+                                "in_situ": f"crossbar P-bits, exact mode, keep probability {keep}"}}
+    write_json_atomic(out / "metrics.json", payload)
+    write_text_atomic(out / "metrics.md", _markdown(rows, costs, cfg, timings, method, trans,
+                                                    type(noise).__name__, noise.bits_per_gaussian, keep))
+    return payload

@@ -1,0 +1,93 @@
+"""The `cimjax trng test` report: quality extras, a Table I-like text table, and JSON."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cimjax.trng import autocorrelation, mcv_min_entropy, shannon_entropy
+from cimjax.trng import second_level, second_level_json
+from cimjax.trng import NistResult
+
+PASS_RULE = ("a test passes when each of its P p-values is >= alpha / P (Bonferroni over the "
+             "test's own p-values; P = 1 for most tests, 148 for the m = 9 templates)")
+
+
+def stream_extra(bits: np.ndarray, result: NistResult, max_lag: int = 16) -> dict:
+    """Beyond-NIST measures of one (n,) stream plus the run's notes, for the JSON "extra"."""
+    n = bits.size
+    lags = min(max_lag, n - 1)
+    acf = autocorrelation(bits, lags)[0]
+    return {
+        "alpha": result.config.alpha,
+        "pass_rule": PASS_RULE,
+        "ones_fraction": float(bits.mean()),
+        "shannon_entropy": float(shannon_entropy(bits)[0]),
+        "mcv_min_entropy": float(mcv_min_entropy(bits)[0]) if n >= 2 else None,
+        "autocorrelation": {"lags": list(range(1, lags + 1)),
+                            "values": [None if math.isnan(v) else float(v) for v in acf[1:]],
+                            "bound_3sigma": 3.0 / math.sqrt(n)},
+        "parameters": {k: v for k, v in vars(result.config).items() if k != "tests"},
+        "warnings": result.warnings(),
+    }
+
+
+def result_json(bits: np.ndarray, result: NistResult) -> dict:
+    """The CLI's --json object: the per-stream schema for one stream; for k > 1 streams,
+    {"n_bits", "n_streams", "streams": [per-stream objects], "second_level": {...}}."""
+    k = bits.shape[0]
+    streams = [result.to_json(s, stream_extra(bits[s], result)) for s in range(k)]
+    if k == 1:
+        return streams[0]
+    return {"n_bits": result.n_bits, "n_streams": k, "streams": streams,
+            "second_level": second_level_json(second_level(result))}
+
+
+def _fmt_row(name: str, out, stream: int, alpha: float) -> tuple[str, str, str]:
+    reason = out.skipped[stream]
+    if reason is not None:
+        return name, "-", f"Skipped: {reason}"
+    p = out.p_values[stream]
+    verdict = "Pass" if out.passed(alpha)[stream] else "Fail"
+    if p.size == 1:
+        return name, f"{p[0]:.6f}", verdict
+    n_ok = int(np.count_nonzero(p >= alpha))
+    return name, f"min {p.min():.6f}", f"{verdict} ({n_ok}/{p.size} p >= {alpha:g})"
+
+
+def text_table(bits: np.ndarray, result: NistResult) -> str:
+    """Table I of the paper, one block per stream, then the second level when k > 1."""
+    lines = []
+    alpha = result.config.alpha
+    k = bits.shape[0]
+    for s in range(k if k <= 4 else 1):
+        lines.append(f"NIST SP800-22 rev1a, stream {s} of {k}, n = {result.n_bits} bits, alpha = {alpha:g}")
+        rows = [_fmt_row(name, out, s, alpha) for name, out in result.outcomes.items()]
+        w0 = max(len(r[0]) for r in rows)
+        w1 = max(len(r[1]) for r in rows)
+        lines.append(f"{'Test':<{w0}}  {'P-value':<{w1}}  Result")
+        lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
+        ex = stream_extra(bits[s], result)
+        lines.append(f"Shannon entropy = {ex['shannon_entropy']:.6f}, MCV min-entropy = "
+                     f"{ex['mcv_min_entropy']:.6f}, ones = {ex['ones_fraction']:.6f}")
+        for name, warns in ex["warnings"].items():
+            lines += [f"note: {w}" for w in warns]
+        lines.append("")
+    if k > 4:
+        lines.append(f"(per-stream tables of streams 1..{k - 1} omitted; use --json)")
+    if k > 1:
+        lines.append(f"Second level over {k} streams (proportion passing, uniformity of p-values):")
+        worst: dict[str, list] = {}
+        for row in second_level(result, alpha):
+            worst.setdefault(row.test, []).append(row)
+        for name, rows in worst.items():
+            bad_prop = [r for r in rows if not r.proportion_ok]
+            bad_unif = [r for r in rows if not r.uniformity_ok]
+            low = min(r.n_passed / r.n_streams for r in rows)
+            u = [r.uniformity_p for r in rows if not math.isnan(r.uniformity_p)]
+            lines.append(f"  {name:<26} rows={len(rows):<4} min proportion={low:.4f} "
+                         f"(>= {rows[0].proportion_interval[0]:.4f}) "
+                         f"min uniformity p={min(u) if u else float('nan'):.6f} "
+                         f"{'FLAGGED' if bad_prop or bad_unif else 'ok'}")
+    return "\n".join(lines)

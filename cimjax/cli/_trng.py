@@ -1,0 +1,145 @@
+"""`cimjax trng generate` (emulated P-bit streams) and `cimjax trng test` (SP800-22 and more)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("trng", help="P-bit true random numbers: generate streams, test them (NIST SP800-22)")
+    sub = parser.add_subparsers(dest="trng_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])
+
+    gen = sub.add_parser("generate", help="bit streams from an emulated P-bit array (Figs. 14-15)")
+    gen.add_argument("--devices", type=int, default=1, help="P-bits read in parallel (default 1)")
+    gen.add_argument("--bits", type=int, required=True, help="write pulses (bits) per device")
+    gen.add_argument("--voltage", type=float, default=None, help="pulse amplitude [V] (default: preset's calibrated)")
+    gen.add_argument("--width", type=float, default=None, help="pulse width [s] (default: preset's calibrated)")
+    gen.add_argument("--mode", choices=("reset", "toggle"), default="reset")
+    gen.add_argument("--p-sw", type=float, default=None, help="force this P_sw for every device (ignores the pulse)")
+    gen.add_argument("--no-spread", action="store_true", help="every device on the nominal curve (no Fig. 13 spread)")
+    gen.add_argument("--preset", default="default",
+                     help="P-bit device: a preset name, a preset JSON or a calibration JSON (cimjax device calibrate)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", required=True, help="output file: .txt (ASCII), .bin (bytes, one device), .npy")
+    gen.add_argument("--format", choices=("ascii", "bytes", "npy"), default=None)
+    gen.add_argument("--conductance-out", default=None, help="also save the read-out conductance of each bit (.npy)")
+    gen.add_argument("--plot", default=None, metavar="FILE.png", help="also save the quality figure (Figs. 14-18)")
+    gen.set_defaults(func=_generate)
+
+    test = sub.add_parser("test", help="NIST SP800-22 rev1a (all 15 tests) plus entropy and autocorrelation")
+    test.add_argument("file", help="bit stream file")
+    test.add_argument("--format", choices=("ascii", "bytes", "npy"), default=None,
+                      help="ascii: 0/1 and whitespace; bytes: packed, MSB first; npy: (n,) or (k, n) array")
+    test.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    test.add_argument("--streams", type=int, default=None,
+                      help="split a single stream into this many equal streams (second-level analysis)")
+    test.add_argument("--alpha", type=float, default=0.01)
+    test.add_argument("--tests", default=None, help="comma-separated subset of tests to run")
+    for flag, default, what in (("block-frequency-m", 128, "block frequency M"), ("template-m", 9, "template length"),
+                                ("template-blocks", 8, "non-overlapping N"), ("overlapping-m", 9, "overlapping m"),
+                                ("linear-complexity-m", 500, "linear complexity M"), ("serial-m", 16, "serial m"),
+                                ("approximate-entropy-m", 10, "approximate entropy m")):
+        test.add_argument(f"--{flag}", type=int, default=default, help=f"{what} (default {default})")
+    test.add_argument("--universal-l", type=int, default=None, help="universal L (default from n)")
+    test.add_argument("--universal-q", type=int, default=None, help="universal Q (default 10 * 2^L)")
+    test.add_argument("--plot", default=None, metavar="FILE.png",
+                      help="also save the quality figure (Figs. 14-18 and Table I's p-values)")
+    test.add_argument("--conductance", default=None, metavar="FILE.npy",
+                      help="read-out conductance of each bit, same shape as the bits, drawn in the --plot figure")
+    test.set_defaults(func=_test)
+
+
+def _test(args) -> int:
+    from cimjax.errors import CimjaxError
+    from cimjax.trng import load_bits
+    from cimjax.apps.trng_report import result_json, text_table
+    from cimjax.trng import TEST_NAMES
+    from cimjax.trng import NistConfig, run_nist
+
+    tests = TEST_NAMES if args.tests is None else tuple(t.strip() for t in args.tests.split(",") if t.strip())
+    config = NistConfig(block_frequency_m=args.block_frequency_m, template_m=args.template_m,
+                        template_blocks=args.template_blocks, overlapping_m=args.overlapping_m,
+                        universal_l=args.universal_l, universal_q=args.universal_q,
+                        linear_complexity_m=args.linear_complexity_m, serial_m=args.serial_m,
+                        approximate_entropy_m=args.approximate_entropy_m, alpha=args.alpha, tests=tests)
+    if args.plot is not None:
+        from cimjax.apps.trng_report import check_plot_path, load_conductance
+
+        check_plot_path(args.plot)
+    elif args.conductance is not None:
+        raise CimjaxError(f"--conductance={args.conductance!r} is drawn only in the figure; add --plot FILE.png")
+    bits = load_bits(args.file, args.format)
+    conductance = None if args.conductance is None else load_conductance(args.conductance, bits.shape)
+    if args.streams is not None:
+        if bits.shape[0] != 1 or not 1 <= args.streams <= bits.shape[1]:
+            raise CimjaxError(f"--streams={args.streams} needs one stream of at least that many bits "
+                             f"(file has {bits.shape[0]} stream(s) of {bits.shape[1]} bits)")
+        n = bits.shape[1] // args.streams
+        bits = bits[:, : n * args.streams].reshape(args.streams, n)
+        if conductance is not None:
+            conductance = conductance[:, : n * args.streams].reshape(args.streams, n)
+    progress = None
+    if bits.shape[0] > 1 and not args.json:
+        from tqdm import tqdm
+        bar = tqdm(total=bits.shape[0], unit="stream", file=sys.stderr, leave=False)
+        progress = bar.update
+    result = run_nist(bits, config, progress=progress)
+    if progress is not None:
+        bar.close()
+    if args.json:
+        print(json.dumps(result_json(bits, result)))
+    else:
+        print(text_table(bits, result))
+    if args.plot is not None:
+        from cimjax.apps.trng_report import plot_trng
+
+        plot_trng(args.plot, bits, conductance=conductance, result=result, title=args.file)
+        print(f"wrote figure {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _generate(args) -> int:
+    from cimjax.errors import CimjaxError
+    from cimjax.trng import infer_format, save_bits
+
+    fmt = infer_format(args.out, args.format)  # bad format: fail before compute
+    if fmt == "bytes" and args.devices != 1:
+        raise CimjaxError(f"the bytes format holds one stream; --devices={args.devices} (use .npy or .txt)")
+    if args.conductance_out is not None and not args.conductance_out.endswith(".npy"):
+        raise CimjaxError(f"--conductance-out={args.conductance_out!r} must end in .npy")
+    if args.plot is not None:
+        from cimjax.apps.trng_report import check_plot_path
+
+        check_plot_path(args.plot)
+    if args.p_sw is not None and not 0.0 <= args.p_sw <= 1.0:
+        raise CimjaxError(f"--p-sw={args.p_sw} must be in [0, 1]")
+    import jax
+    import numpy as np
+
+    from cimjax._io import atomic_path
+    from cimjax.device import device_preset
+    from cimjax.trng import generate_streams
+    from cimjax.trng import shannon_entropy
+
+    preset = device_preset(args.preset)
+    streams = generate_streams(jax.random.key(args.seed), args.devices, args.bits, voltage=args.voltage,
+                               width=args.width, mode=args.mode, preset=preset, spread=not args.no_spread,
+                               p_sw=args.p_sw)
+    save_bits(args.out, streams.bits, fmt)
+    if args.conductance_out:
+        with atomic_path(args.conductance_out, suffix=".npy") as tmp:
+            np.save(tmp, streams.conductance)
+    h = shannon_entropy(streams.bits)
+    print(f"wrote {args.devices} x {args.bits} bits ({args.mode} mode) to {args.out}; "
+          f"P_sw mean {streams.p_sw.mean():.4f} sd {streams.p_sw.std():.4f}; "
+          f"ones {streams.bits.mean():.4f}; Shannon entropy {h.min():.6f}..{h.max():.6f}")
+    if args.plot is not None:
+        from cimjax.apps.trng_report import plot_trng
+
+        plot_trng(args.plot, streams.bits, conductance=streams.conductance,
+                  title=f"{args.devices} x {args.bits} bits, {args.mode} mode, P_sw mean {streams.p_sw.mean():.4f}")
+        print(f"wrote figure {args.plot}")
+    return 0

@@ -1,0 +1,61 @@
+"""Per-cell P-bit keep probabilities: P_sw(V, t) of each cell's P-bit (Figs. 11-13)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from cimjax.crossbar._config import CrossbarConfig, PbitConfig
+from cimjax.crossbar._mapping import STREAM_PBIT_SPREAD, config_constant, programming_key
+from cimjax.device import device_preset, sample_pbit_curves
+
+__all__ = ["keep_probability", "nominal_keep_probability"]
+
+
+def _write_pulse(pbit: PbitConfig):
+    """(device preset, voltage, width) of the P-bits' write: the device's calibrated pulse unless set."""
+    preset = device_preset(pbit.device)
+    voltage = preset.calibrated_voltage if pbit.voltage is None else pbit.voltage
+    width = preset.calibrated_width if pbit.width is None else pbit.width
+    return preset, voltage, width
+
+
+def nominal_keep_probability(pbit: PbitConfig) -> float:
+    """Nominal keep probability: `keep_prob`, 1 when off, else P_sw(V, t) of the nominal P-bit."""
+    if pbit.mode == "off":
+        return 1.0
+    if pbit.keep_prob is not None:
+        return float(pbit.keep_prob)
+    preset, voltage, width = _write_pulse(pbit)
+    return float(preset.pbit.switching_probability(voltage, width))
+
+
+def keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Array:
+    """Keep probabilities (N, M') float32 of every cell for the configured write pulse.
+
+    `pbit.keep_prob` overrides the device. Otherwise each P-bit's curve is drawn with the
+    device's spread (Fig. 13) from the programming seed when `spread`, or the nominal
+    curve is used, at (voltage, width) = the device's calibrated pulse (1.5 V, 700 ps for
+    the default preset, Figs. 11-12) unless set. The device is `pbit.device` (a preset or
+    a calibration, `cimjax.device.device_preset`). Mode "off" keeps every cell. The device
+    part depends on the configuration only, so it is evaluated once per (config, shape)
+    and reused.
+    """
+    pbit = config.pbit
+    if pbit.mode == "off":
+        return jnp.ones(shape, jnp.float32)
+    if pbit.keep_prob is not None:
+        return jnp.full(shape, pbit.keep_prob, jnp.float32)
+    return config_constant(_device_keep_probability, config, shape)
+
+
+def _device_keep_probability(config: CrossbarConfig, shape: tuple[int, int]) -> jax.Array:
+    """P_sw of every cell's P-bit from the device preset (spread drawn from the programming seed)."""
+    pbit = config.pbit
+    preset, voltage, width = _write_pulse(pbit)
+    if pbit.spread:
+        curves = sample_pbit_curves(programming_key(config, STREAM_PBIT_SPREAD), preset, shape)
+        p = curves.switching_probability(voltage, width)
+    else:
+        p = jnp.broadcast_to(preset.pbit.switching_probability(voltage, width), shape)
+    return jnp.clip(p.astype(jnp.float32), 0.0, 1.0)

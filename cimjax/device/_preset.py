@@ -1,0 +1,210 @@
+"""Device presets: a data-bit, a P-bit curve and its spread, composed and calibrated to the paper."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from cimjax.errors import ConfigError
+from cimjax._io import parse_json, write_json_atomic
+from cimjax.device._data_bit import DataBit
+from cimjax.device._differential_pair import DifferentialPair
+from cimjax.device._switching import SwitchingCurve
+
+PRESET_SCHEMA = "cimjax.device._preset"
+SCHEMA_VERSION = 1
+
+
+def _num(x) -> float:
+    """A float32 leaf as the shortest decimal that reads back to the same float32 (clean JSON)."""
+    return float(str(np.float32(x)))
+
+
+@struct.dataclass
+class SwitchingSpread:
+    """Device-to-device spread of the P_sw parameters within an array (Fig. 13).
+
+    v50 varies normally (absolute sigma in volts); the positive parameters vary lognormally.
+    """
+
+    sigma_v50: jax.Array
+    sigma_log_v_scale: jax.Array
+    sigma_log_period: jax.Array
+    sigma_log_damping: jax.Array
+
+
+@struct.dataclass
+class DevicePreset:
+    """A complete VCMA-MTJ device description: data-bit, P-bit curve, spread and write pulse.
+
+    Attributes:
+      data_bit: the data-bit model (both devices of a pair).
+      pbit: nominal P-bit switching curve (scalar leaves).
+      pbit_spread: device-to-device spread of the curve's parameters (Fig. 13).
+      read_voltage: read bias [V].
+      calibrated_voltage: write amplitude of the P-bit configuration [V].
+      calibrated_width: write width of the P-bit configuration [s].
+      name: preset name (static).
+    """
+
+    data_bit: DataBit
+    pbit: SwitchingCurve
+    pbit_spread: SwitchingSpread
+    read_voltage: jax.Array
+    calibrated_voltage: jax.Array
+    calibrated_width: jax.Array
+    name: str = struct.field(pytree_node=False, default="custom")
+
+    @property
+    def differential_pair(self) -> DifferentialPair:
+        """The differential pair of two of this preset's data-bits at its read voltage."""
+        return DifferentialPair(self.data_bit, self.read_voltage)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict with schema name and version."""
+        fields = lambda obj: {f.name: _num(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {
+            "schema": PRESET_SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "data_bit": fields(self.data_bit),
+            "pbit": fields(self.pbit),
+            "pbit_spread": fields(self.pbit_spread),
+            "read_voltage": _num(self.read_voltage),
+            "calibrated_voltage": _num(self.calibrated_voltage),
+            "calibrated_width": _num(self.calibrated_width),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, obj: dict, source: str = "<preset>") -> "DevicePreset":
+        """Inverse of `to_dict`; checks schema name, version and every field."""
+        check_schema(obj, PRESET_SCHEMA, source)
+        try:
+            spread = {k: float(v) for k, v in obj["pbit_spread"].items()}
+            if set(spread) != set(SwitchingSpread.__dataclass_fields__) or min(spread.values()) < 0:
+                raise ConfigError(f"{source}: pbit_spread must have non-negative {sorted(SwitchingSpread.__dataclass_fields__)}")
+            pbit = obj["pbit"]
+            missing = set(SwitchingCurve.__dataclass_fields__) - set(pbit)
+            if missing:
+                raise ConfigError(f"{source}: pbit is missing {sorted(missing)}")
+            return cls(
+                data_bit=DataBit.create(**obj["data_bit"]),
+                pbit=SwitchingCurve.create(**pbit),
+                pbit_spread=SwitchingSpread(**{k: jnp.float32(v) for k, v in spread.items()}),
+                read_voltage=jnp.float32(obj["read_voltage"]),
+                calibrated_voltage=jnp.float32(obj["calibrated_voltage"]),
+                calibrated_width=jnp.float32(obj["calibrated_width"]),
+                name=str(obj.get("name", "custom")),
+            )
+        except KeyError as err:
+            raise ConfigError(f"{source}: missing key {err.args[0]!r}") from None
+        except (TypeError, ValueError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(f"{source}: bad preset field: {err}") from None
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<preset>") -> "DevicePreset":
+        return cls.from_dict(parse_json(text, source), source)
+
+
+def check_schema(obj, schema: str, source: str) -> None:
+    """Raises ConfigError unless `obj` is a dict of `schema` at SCHEMA_VERSION."""
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{source}: expected a JSON object, got {type(obj).__name__}")
+    found = obj.get("schema")
+    if found != schema:
+        raise ConfigError(f"{source}: schema={found!r}, expected {schema!r}")
+    schema_version = obj.get("schema_version")
+    if schema_version != SCHEMA_VERSION:
+        raise ConfigError(f"{source}: {schema_version=} is not supported; this cimjax reads schema_version={SCHEMA_VERSION}")
+
+
+def default_preset() -> DevicePreset:
+    """The preset calibrated to the paper's standalone and integrated devices (Figs. 6-19)."""
+    data_bit = DataBit.from_anchors(
+        ra_product=300.0,  # assumption: typical RA of a thick-MgO VCMA-MTJ [ohm um^2]
+        area=math.pi * 0.05**2,  # assumption: 100 nm diameter pillar [um^2]
+        tmr_zero_bias=1.10,  # Fig. 6: TMR above 100% near zero bias (110% assumed)
+        tmr_at_read=0.65,  # Fig. 7: mean TMR 65% at 200 mV read
+        read_voltage=0.2,  # Fig. 7: 200 mV read
+        sigma_device=0.04,  # Fig. 8: small within-array resistance spread (4% assumed)
+        sigma_array=0.06,  # Fig. 8: visible array-to-array shift (6% assumed)
+        sigma_tmr=0.03,  # Fig. 7: low TMR variation across devices (3% assumed)
+        sigma_read=0.01,  # Fig. 15: low cycle-to-cycle variation (1% assumed)
+        drift_per_decade=0.0,  # Fig. 19: no conductance change over 1e12 cycles
+    )
+    pbit = SwitchingCurve.from_anchors(
+        v50=1.5,  # Fig. 12: 50% switching at 1.5 V
+        window_10_90=1.0,  # Fig. 12: stochastic window of about 1 V
+        first_peak_width=700e-12,  # Fig. 11: first precession peak at 700 ps
+        damping_time=1.0e-9,  # assumption: oscillation of Fig. 11 decays within ~2 periods
+    )
+    spread = SwitchingSpread(
+        sigma_v50=jnp.float32(0.05),  # Fig. 13: device/delay spread of P_sw, ~+-0.05 around 50% (assumed)
+        sigma_log_v_scale=jnp.float32(0.05),  # assumption: 5% spread of the window
+        sigma_log_period=jnp.float32(0.03),  # Fig. 13: circuit delay shifts the effective width (3% assumed)
+        sigma_log_damping=jnp.float32(0.05),  # assumption: 5% spread of the damping time
+    )
+    return DevicePreset(
+        data_bit=data_bit,
+        pbit=pbit,
+        pbit_spread=spread,
+        read_voltage=jnp.float32(0.2),  # Fig. 7: 200 mV read
+        calibrated_voltage=jnp.float32(1.5),  # Fig. 12: 50% amplitude used for the P-bit
+        calibrated_width=pbit.first_peak_width,  # Fig. 11: 700 ps, the first precession peak
+        name="default",
+    )
+
+
+PRESETS = {"default": default_preset}
+
+
+def load_preset(name_or_path: str | os.PathLike) -> DevicePreset:
+    """A preset by name (see PRESETS) or from a JSON file written by `save_preset`.
+
+    Raises:
+      ConfigError: unknown name (lists the known ones), unreadable file, other schema version.
+    """
+    key = str(name_or_path)
+    if key in PRESETS:
+        return PRESETS[key]()
+    path = Path(key)
+    if not path.is_file():
+        raise ConfigError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
+    return DevicePreset.from_json(path.read_text(), source=str(path))
+
+
+def save_preset(preset: DevicePreset, path: str | os.PathLike) -> None:
+    """Writes `preset` as JSON (atomically)."""
+    write_json_atomic(path, preset.to_dict())
+
+
+def sample_pbit_curves(key: jax.Array, preset: DevicePreset, shape) -> SwitchingCurve:
+    """Per-device P-bit curves drawn with the preset's spread (Fig. 13); leaves of shape `shape`."""
+    return _sample_pbit_curves(key, preset, tuple(int(s) for s in shape))
+
+
+@partial(jax.jit, static_argnames="shape")
+def _sample_pbit_curves(key, preset, shape):
+    k = jax.random.split(key, 4)
+    c, s = preset.pbit, preset.pbit_spread
+    z = [jax.random.normal(ki, shape) for ki in k]
+    return SwitchingCurve(
+        v50=c.v50 + s.sigma_v50 * z[0],
+        v_scale=c.v_scale * jnp.exp(s.sigma_log_v_scale * z[1]),
+        precession_period=c.precession_period * jnp.exp(s.sigma_log_period * z[2]),
+        damping_time=c.damping_time * jnp.exp(s.sigma_log_damping * z[3]),
+    )
