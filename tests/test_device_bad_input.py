@@ -97,7 +97,7 @@ def test_other_schema_version_is_rejected(tmp_path, capsys):
 
 def test_malformed_params_json_names_line_and_column(tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text('{\n  "schema": "cimjax.device._preset",\n  "schema_version": 1,,\n}')
+    path.write_text('{\n  "schema": "cimjax.device.preset",\n  "schema_version": 1,,\n}')
     with pytest.raises(CimjaxError, match=r"bad\.json:3:\d+: invalid JSON"):
         load_preset(path)
 

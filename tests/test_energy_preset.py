@@ -110,7 +110,7 @@ def test_malformed_entries_and_header(raw):
 
 def test_files(tmp_path, raw):
     path = tmp_path / "p.json"
-    path.write_text('{"schema": "cimjax.energy._preset",\n "version": 1,,}')
+    path.write_text('{"schema": "cimjax.energy.preset",\n "version": 1,,}')
     with pytest.raises(CimjaxError, match=r"p.json:2:15: invalid JSON"):
         load_energy_preset(path)
     with pytest.raises(CimjaxError, match=r"preset 'nonesuch' is neither a file nor a shipped"):

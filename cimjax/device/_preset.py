@@ -20,7 +20,7 @@ from cimjax.device._data_bit import DataBit
 from cimjax.device._differential_pair import DifferentialPair
 from cimjax.device._switching import SwitchingCurve
 
-PRESET_SCHEMA = "cimjax.device._preset"
+PRESET_SCHEMA = "cimjax.device.preset"
 SCHEMA_VERSION = 1
 
 
