@@ -20,6 +20,7 @@ _COMMANDS = {
     "regress": "cimjax.cli._regress",
     "sample": "cimjax.cli._diffusion",
     "demo": "cimjax.cli._diffusion",
+    "launch": "cimjax.cli._launch",
 }
 
 
