@@ -15,6 +15,7 @@ from cimjax.sde._sampler import prior_keys as prior_keys
 from cimjax.sde._sampler import read_key as read_key
 from cimjax.sde._sampler import sample_keys as sample_keys
 from cimjax.sde._sampler import sample_reverse as sample_reverse
+from cimjax.sde._sampler import sample_reverse_local as sample_reverse_local
 from cimjax.sde._sde import VESDE as VESDE
 from cimjax.sde._sde import VPSDE as VPSDE
 from cimjax.sde._sde import AbstractSDE as AbstractSDE
@@ -45,6 +46,7 @@ __all__ = [
     "InSituStep",
     "read_gain",
     "sample_reverse",
+    "sample_reverse_local",
     "sample_keys",
     "prior_keys",
     "read_key",

@@ -1,4 +1,8 @@
-"""The reverse diffusion loop: one jitted `lax.scan`, batch sharded over local devices.
+"""The reverse diffusion loop: one jitted `lax.scan`, the batch sharded over every device.
+
+In a multi-process run (`jax.distributed`) the batch is one global array over every
+process's devices; each process computes, and gets back, only the samples on its own
+devices (`sample_reverse_local`).
 
 Every random draw descends from the seed through `jax.random.fold_in`, in two
 separate streams of root = key(seed):
@@ -23,7 +27,7 @@ from cimjax.errors import ConfigError
 from cimjax.sde._sde import AbstractSDE
 from cimjax.sde._steps import ReverseStep, StepRandomness
 
-__all__ = ["sample_reverse", "sample_keys", "read_key", "prior_keys", "batch_mesh"]
+__all__ = ["sample_reverse", "sample_reverse_local", "sample_keys", "read_key", "prior_keys", "batch_mesh"]
 
 
 def sample_keys(seed: jax.Array, indices: jax.Array) -> jax.Array:
@@ -43,8 +47,8 @@ def read_key(seed: jax.Array, step: jax.Array) -> jax.Array:
 
 
 def batch_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
-    """A 1-D mesh named 'batch' over `devices` (default: all local devices)."""
-    devices = list(jax.local_devices() if devices is None else devices)
+    """A 1-D mesh named 'batch' over `devices` (default: every device of every process)."""
+    devices = list(jax.devices() if devices is None else devices)
     return Mesh(np.array(devices), ("batch",))
 
 
@@ -70,21 +74,23 @@ def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh:
     return jax.jit(run, in_shardings=(replicated, replicated, batch), out_shardings=batch), batch, replicated
 
 
-def sample_reverse(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps: int, dim: int,
-                   seed: int, start: int = 0, count: int, mesh: Mesh | None = None) -> np.ndarray:
-    """Samples x_eps for global indices start .. start + count - 1 by reverse Euler-Maruyama.
+def _global(value: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A global array from a host value every process holds in full."""
+    value = np.asarray(value)
+    return jax.make_array_from_callback(value.shape, sharding, lambda idx: value[idx])
 
-    The batch is sharded over `mesh` (default: all local devices); a count not divisible
-    by the device count is padded with the following indices and trimmed.
 
-    Args:
-      step: a `ReverseStep` (e.g. `ExSituStep`, `InSituStep`); hashable.
-      params: the network parameters the step needs (replicated on every device).
-      sde: the forward SDE; its prior gives x_T.
-      n_steps: number of reverse steps from T to eps (>= 1).
-      dim: dimension D of the state.
+def sample_reverse_local(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps: int, dim: int,
+                         seed: int, start: int = 0, count: int,
+                         mesh: Mesh | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of global indices start .. start + count - 1 that this process computes.
+
+    Every process of the run calls it with the same arguments (the batch is one global
+    array); each gets back its own rows, so the processes together return every index
+    once. In a single-process run that is all of them.
+
     Returns:
-      float32 array [count, dim].
+      (indices [k] int64, x_eps [k, dim] float32), sorted by index.
     Raises:
       ConfigError: `n_steps` < 1, `count` < 1, `start` < 0 or `dim` < 1.
     """
@@ -95,8 +101,41 @@ def sample_reverse(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps:
     mesh = batch_mesh() if mesh is None else mesh
     fn, batch, replicated = _compiled(step, sde, int(n_steps), int(dim), mesh)
     n_dev = mesh.devices.size
-    padded = -(-count // n_dev) * n_dev
-    indices = jax.device_put(np.arange(start, start + padded, dtype=np.uint32), batch)
-    params = jax.device_put(params, replicated)
+    padded = -(-count // n_dev) * n_dev  # padded with the following indices, dropped below
+    indices = _global(np.arange(start, start + padded, dtype=np.uint32), batch)
+    params = jax.tree.map(lambda v: _global(v, replicated), params)
     out = fn(params, jnp.uint32(seed), indices)
-    return np.asarray(out)[:count]
+    rows = sorted(((shard.index[0].start or 0, np.asarray(shard.data)) for shard in out.addressable_shards),
+                  key=lambda r: r[0])
+    local_idx = np.concatenate([start + lo + np.arange(len(x)) for lo, x in rows])
+    local_x = np.concatenate([x for _, x in rows])
+    keep = local_idx < start + count
+    return local_idx[keep].astype(np.int64), local_x[keep]
+
+
+def sample_reverse(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps: int, dim: int,
+                   seed: int, start: int = 0, count: int, mesh: Mesh | None = None) -> np.ndarray:
+    """Samples x_eps for global indices start .. start + count - 1 by reverse Euler-Maruyama.
+
+    The batch is sharded over `mesh` (default: every device); a count not divisible by
+    the device count is padded with the following indices and trimmed. In a run of
+    several processes use `sample_reverse_local`.
+
+    Args:
+      step: a `ReverseStep` (e.g. `ExSituStep`, `InSituStep`); hashable.
+      params: the network parameters the step needs (replicated on every device).
+      sde: the forward SDE; its prior gives x_T.
+      n_steps: number of reverse steps from T to eps (>= 1).
+      dim: dimension D of the state.
+    Returns:
+      float32 array [count, dim].
+    Raises:
+      ConfigError: `n_steps` < 1, `count` < 1, `start` < 0 or `dim` < 1; devices of
+        other processes in `mesh`.
+    """
+    indices, x = sample_reverse_local(step, params, sde, n_steps=n_steps, dim=dim, seed=seed, start=start,
+                                      count=count, mesh=mesh)
+    if len(indices) != count:
+        raise ConfigError(f"this process holds {len(indices)} of the {count} samples (a multi-process run); "
+                          "use sample_reverse_local, which returns each process's own samples")
+    return x
