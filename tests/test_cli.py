@@ -273,18 +273,26 @@ def test_regress_force_and_demo_force_pass_the_overwrite_rule(workdir, capsys):
 # the smallest diffusion demo that samples: its training is compile time only
 TINY = dict(vae_steps=2, clf_steps=2, score_steps=2, insitu_steps=2, n_eval=100, n_steps=10, latent_dim=2,
             vae_hidden=8, score_hidden=8, score_depth=1, insitu_passes=2, noise_rows=2)
+# `cimjax sample` with TINY as the --quick configuration: first an uninterrupted run into
+# STRAIGHT (the reference), then the command itself (the one interrupted), in one process
+# so that the models are trained once
 SAMPLE = f"""
 import sys
 from cimjax.apps.diffusion import DemoConfig
 from cimjax.cli import main
 DemoConfig.quick = classmethod(lambda cls, **kw: cls(**{{**{TINY!r}, **kw}}))
-sys.exit(main(sys.argv[1:]))
+straight, argv = sys.argv[1], sys.argv[2:]
+assert main([*argv[:-1], straight]) == 0
+sys.exit(main(argv))
 """
 
 
+SHARDS = 32  # of 4 samples, 100 reverse steps each: long enough to be interrupted between two shards
+
+
 def _sample_argv(out, cache):
-    # 16 shards of 500 reverse steps: long enough to be interrupted between two shards
-    return ["sample", "--quick", "--cache", str(cache), "--n", "64", "--batch", "4", "--steps", "500", "--out", str(out)]
+    return ["sample", "--quick", "--cache", str(cache), "--n", str(4 * SHARDS), "--batch", "4", "--steps", "100",
+            "--out", str(out)]
 
 
 def _completed(out: Path) -> list:
@@ -294,12 +302,13 @@ def _completed(out: Path) -> list:
         return []
 
 
-def test_sigint_on_sample_then_rerun_resumes_to_identical_shards(tmp_path, monkeypatch):
+def test_sigint_on_sample_then_rerun_resumes_to_identical_shards(tmp_path, monkeypatch, capsys):
     """Issue 16: Ctrl-C on `cimjax sample` -> 130 and a message; the same command resumes."""
-    out, cache = tmp_path / "run", tmp_path / "cache"
-    cmd = [sys.executable, "-c", SAMPLE, *_sample_argv(out, cache)]
+    out, straight, cache = tmp_path / "run", tmp_path / "straight", tmp_path / "cache"
+    argv = _sample_argv(out, cache)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", SAMPLE, str(straight), *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 300
         while not _completed(out) and proc.poll() is None and time.monotonic() < deadline:
@@ -314,18 +323,16 @@ def test_sigint_on_sample_then_rerun_resumes_to_identical_shards(tmp_path, monke
     assert proc.returncode == 130, err
     assert "cimjax sample: interrupted: rerun the same command to resume" in err and "Traceback" not in err
     done = _completed(out)
-    assert 1 <= len(done) < 16, done  # interrupted between the first and the last shard
-
-    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
-    assert f"resuming at shard {min(set(range(16)) - set(done)) + 1}/16" in again.stderr
-    assert _completed(out) == list(range(16))
+    assert 1 <= len(done) < SHARDS, done  # interrupted between the first and the last shard
 
     from cimjax.apps.diffusion import DemoConfig
 
     monkeypatch.setattr(DemoConfig, "quick", classmethod(lambda cls, **kw: cls(**{**TINY, **kw})))
-    assert main(_sample_argv(tmp_path / "straight", cache)) == 0
-    names = sorted(p.name for p in (tmp_path / "straight").glob("*.npy"))
-    assert len(names) == 32 and names == sorted(p.name for p in out.glob("*.npy"))
+    capsys.readouterr()
+    assert main(argv) == 0  # the same command again, resumed from the models and shards on disk
+    assert f"resuming at shard {min(set(range(SHARDS)) - set(done)) + 1}/{SHARDS}" in capsys.readouterr().err
+    assert _completed(out) == list(range(SHARDS))
+    names = sorted(p.name for p in straight.glob("*.npy"))
+    assert len(names) == 2 * SHARDS and names == sorted(p.name for p in out.glob("*.npy"))
     for name in names:
-        assert (out / name).read_bytes() == (tmp_path / "straight" / name).read_bytes(), name
+        assert (out / name).read_bytes() == (straight / name).read_bytes(), name
