@@ -53,17 +53,41 @@ def parse_json(text: str, source: str) -> Any:
         raise DataFileError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
 
 
-def read_json(path: str | os.PathLike, what: str = "file") -> Any:
-    """The JSON value in `path`; an DataFileError naming the file (and line, column) if unusable."""
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
+    """The UTF-8 text in `path`.
+
+    Raises:
+      DataFileError: naming the file, if it is missing, a folder, unreadable, or not text
+        (binary or another encoding: the message gives the line and byte offset).
+    """
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as err:
         raise DataFileError(f"{path}: cannot read {what}: {err.strerror}") from None
-    return parse_json(text, str(path))
+    nul = data.find(b"\0")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        nul = err.start if nul < 0 else min(nul, err.start)
+    else:
+        if nul < 0:
+            return text
+    line = data[:nul].count(b"\n") + 1
+    raise DataFileError(f"{path}:{line}: cannot read {what}: not UTF-8 text (byte 0x{data[nul]:02x} at offset "
+                        f"{nul}); is it a binary file?")
+
+
+def read_json(path: str | os.PathLike, what: str = "file") -> Any:
+    """The JSON value in `path`; an DataFileError naming the file (and line, column) if unusable."""
+    return parse_json(read_text(path, what), str(path))
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+# the figure formats every command that draws accepts
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def save_figure_atomic(fig, path: str | os.PathLike, **kwargs) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-BENCHMARKS = ["bench_energy", "bench_mvm", "bench_sampling", "bench_train", "bench_trng"]
+BENCHMARKS = ["bench_cli", "bench_energy", "bench_mvm", "bench_sampling", "bench_train", "bench_trng"]
 
 
 @pytest.mark.slow

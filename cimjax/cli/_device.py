@@ -5,26 +5,30 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
     """Adds `cimjax device {calibrate,curve,preset}`."""
     parser = subparsers.add_parser("device", help="VCMA-MTJ device models: calibrate and query P_sw(V, t)",
                                    description="VCMA-MTJ device models: calibrate and query the P-bit switching probability.")
-    sub = parser.add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    sub = parser.add_subparsers(dest="device_command", metavar="ACTION", help="what to do (ACTION --help for more)")
 
     cal = sub.add_parser("calibrate", help="maximum-likelihood fit of P_sw(V, t) to a switching CSV")
     cal.add_argument("csv", metavar="FILE.csv",
-                     help="columns voltage,width,switched,trials[,device] (SI: V, s); 'example' for the shipped synthetic data")
+                     help="columns voltage,width,switched,trials[,device] (SI numbers, or with units: 1.5V, "
+                          "700ps); 'example' for the shipped synthetic data")
     cal.add_argument("--out", required=True, metavar="PARAMS.json", help="where to write the fitted parameters")
     cal.add_argument("--confidence", type=float, default=0.95, help="coverage of each reported interval (default 0.95)")
-    cal.add_argument("--plot", metavar="PNG", help="also draw data and fit")
+    cal.add_argument("--plot", metavar="PNG", help="also draw data and fit (.png, .pdf or .svg)")
     cal.set_defaults(func=_calibrate)
 
     cur = sub.add_parser("curve", help="evaluate or invert P_sw(V, t) of a fit, preset file or preset name")
     cur.add_argument("params", metavar="PARAMS", help="calibration JSON, preset JSON, or preset name (e.g. default)")
-    cur.add_argument("--voltage", type=float, metavar="V", help="pulse amplitude [V]")
-    cur.add_argument("--width", type=float, metavar="T", help="pulse width [s] (default: the calibrated width)")
+    cur.add_argument("--voltage", metavar="V", help="pulse amplitude: 1.5 or 1.5V (plain numbers are volts)")
+    cur.add_argument("--width", metavar="T",
+                     help="pulse width: 700ps, 0.7ns or 700e-12 (plain numbers are seconds; default: the "
+                          "calibrated width)")
     cur.add_argument("--probability", type=float, metavar="P",
                      help="inverse query: the amplitude giving P at --width (or the width at --voltage)")
     cur.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -33,36 +37,33 @@ def register(subparsers) -> None:
     cur.set_defaults(func=_curve)
 
     pre = sub.add_parser("preset", help="write a named preset as JSON (to edit and load back)")
-    pre.add_argument("name", help="preset name (e.g. default)")
-    pre.add_argument("--out", required=True, metavar="PRESET.json")
+    pre.add_argument("name", help="preset name (e.g. default) or a preset JSON to rewrite")
+    pre.add_argument("--out", required=True, metavar="PRESET.json", help="where to write the preset JSON")
     pre.set_defaults(func=_preset)
-
-
-def _finite(name, value, positive=False):
-    from cimjax.errors import CimjaxError
-
-    if value is not None and (not math.isfinite(value) or (positive and value <= 0)):
-        raise CimjaxError(f"{name}={value} must be finite{' and > 0' if positive else ''}")
 
 
 def _calibrate(args) -> int:
     from cimjax.errors import CimjaxError
-    from cimjax.device import fit_devices, fit_switching_curve
-    from cimjax.device import save_fit_json
-    from pathlib import Path
-
-    from cimjax.device import EXAMPLE_CSV, load_switching_csv
+    from cimjax._io import FIGURE_SUFFIXES
+    from cimjax.cli._checks import input_file, output_file
 
     if not 0 < args.confidence < 1:
         raise CimjaxError(f"--confidence={args.confidence} must be in (0, 1)")
-    if args.csv == "example" and not Path(args.csv).exists():
-        args.csv = str(EXAMPLE_CSV)
-    data = load_switching_csv(args.csv)  # validates every cell before any fit
+    example = args.csv == "example" and not Path(args.csv).exists()
+    if not example:
+        input_file(args.csv, "switching CSV")
+    output_file(args.out, "--out")
+    if args.plot:
+        output_file(args.plot, "--plot", FIGURE_SUFFIXES)
+    from cimjax.device import EXAMPLE_CSV, fit_devices, fit_switching_curve, load_switching_csv, save_fit_json
+
+    source = str(EXAMPLE_CSV) if example else args.csv
+    data = load_switching_csv(source)  # validates every cell before any fit
     pooled = fit_switching_curve(data, confidence=args.confidence)
     devices = {}
     if len(data.devices) > 1:
         devices = fit_devices(data, confidence=args.confidence, progress=True)
-    save_fit_json(args.out, pooled, devices, source=str(args.csv))
+    save_fit_json(args.out, pooled, devices, source=source)
     print(f"fitted {pooled.n_rows} rows, {pooled.n_trials} trials"
           + (f", {len(devices)} devices" if devices else "") + f" -> {args.out}")
     for name, value in pooled.estimates.items():
@@ -73,59 +74,88 @@ def _calibrate(args) -> int:
     if args.plot:
         from cimjax.apps.calibration import plot_switching
 
-        plot_switching(args.plot, pooled.curve, data, title=f"{args.csv}: maximum-likelihood fit")
+        plot_switching(args.plot, pooled.curve, data, title=f"{source}: maximum-likelihood fit")
         print(f"plot -> {args.plot}")
     return 0
 
 
 def _curve(args) -> int:
     from cimjax.errors import CimjaxError
-    from cimjax.device import load_curve
-    from cimjax.device import pulse_for_probability
+    from cimjax._io import FIGURE_SUFFIXES
+    from cimjax.cli._checks import file_or_name, input_file, output_file, pulse
 
-    _finite("--voltage", args.voltage)
-    _finite("--width", args.width, positive=True)
-    if args.probability is not None and not 0 <= args.probability <= 1:
-        raise CimjaxError(f"--probability={args.probability} must be a probability in [0, 1]")
+    voltage, width = pulse(args.voltage, args.width)
+    p = args.probability
+    if p is not None and not 0 <= p <= 1:
+        raise CimjaxError(f"--probability={p} must be a probability in [0, 1]")
+    if p is not None and voltage is not None and width is not None:
+        raise CimjaxError("--probability takes --width (solve amplitude) or --voltage (solve width), not both")
+    if p is None and voltage is None and not args.plot:
+        raise CimjaxError("give --voltage V (with optional --width T), --probability P, or --plot PNG")
+    if args.data and not args.plot:
+        raise CimjaxError(f"--data {args.data!r} is only drawn; add --plot PNG")
+    file_or_name(args.params, "PARAMS")
+    if args.data:
+        input_file(args.data, "--data")
+    if args.plot:
+        output_file(args.plot, "--plot", FIGURE_SUFFIXES)
+    from cimjax.device import load_curve, load_switching_csv, pulse_for_probability
+
     curve, preset = load_curve(args.params)
+    data = load_switching_csv(args.data) if args.data else None
     default_width = float(preset.calibrated_width) if preset is not None else float(curve.first_peak_width)
     out = {"params": args.params}
-    if args.probability is not None:
-        if args.voltage is not None and args.width is not None:
-            raise CimjaxError("--probability takes --width (solve amplitude) or --voltage (solve width), not both")
-        out["probability"] = args.probability
-        if args.voltage is not None:
-            out["voltage"] = args.voltage
-            out["width"] = float(pulse_for_probability(curve, args.probability, voltage=args.voltage))
+    if p is not None:
+        out["probability"] = p
+        if voltage is not None:
+            out["voltage"] = voltage
+            out["width"] = float(pulse_for_probability(curve, p, voltage=voltage))
         else:
-            out["width"] = args.width if args.width is not None else default_width
-            out["voltage"] = float(pulse_for_probability(curve, args.probability, out["width"]))
-        reachable = not (math.isnan(out["width"]) or math.isnan(out["voltage"]))
-        out["reachable"] = reachable
-        text = (f"P_sw = {args.probability:g} at V = {out['voltage']:.6g} V, t = {out['width']:.6g} s" if reachable
-                else f"P_sw = {args.probability:g} is not reachable with the given pulse")
-    elif args.voltage is not None:
-        out["voltage"] = args.voltage
-        out["width"] = args.width if args.width is not None else default_width
-        out["switching_probability"] = float(curve.switching_probability(args.voltage, out["width"]))
-        text = f"P_sw(V = {args.voltage:g} V, t = {out['width']:.6g} s) = {out['switching_probability']:.6f}"
-    elif not args.plot:
-        raise CimjaxError("give --voltage V (with optional --width T), --probability P, or --plot PNG")
+            out["width"] = width if width is not None else default_width
+            out["voltage"] = float(pulse_for_probability(curve, p, out["width"]))
+        if math.isnan(out["width"]) or math.isnan(out["voltage"]):
+            raise CimjaxError(_unreachable(curve, p, voltage, out["width"]))
+        text = f"P_sw = {p:g} at V = {out['voltage']:.6g} V, t = {out['width']:.6g} s"
+    elif voltage is not None:
+        out["voltage"] = voltage
+        out["width"] = width if width is not None else default_width
+        out["switching_probability"] = float(curve.switching_probability(voltage, out["width"]))
+        text = f"P_sw(V = {voltage:g} V, t = {out['width']:.6g} s) = {out['switching_probability']:.6f}"
     else:
         text = ""
     if args.plot:
-        from cimjax.device import load_switching_csv
         from cimjax.apps.calibration import plot_switching
 
-        data = load_switching_csv(args.data) if args.data else None
-        plot_switching(args.plot, curve, data, voltage=args.voltage, title=str(args.params))
+        plot_switching(args.plot, curve, data, voltage=voltage, title=str(args.params))
         out["plot"] = args.plot
         text += ("\n" if text else "") + f"plot -> {args.plot}"
     print(json.dumps(out) if args.json else text)
     return 0
 
 
+def _unreachable(curve, p: float, voltage: float | None, width: float) -> str:
+    """Why P_sw = p has no pulse: the highest probability the fixed half of the pulse allows."""
+    from cimjax.device import SwitchingCurve
+
+    if voltage is not None:  # width solve: P_sw peaks at the first precession peak (Fig. 11)
+        peak = float(curve.first_peak_width)
+        best = float(curve.switching_probability(voltage, peak))
+        return (f"--probability {p:g} is not reachable at --voltage {voltage:g} V: widths give 0 < P_sw <= "
+                f"{best:.6g}, the maximum at t = {peak:.4g} s (a higher --voltage reaches more)")
+    # amplitude solve: P_sw rises with V towards the width factor (Fig. 12)
+    if isinstance(curve, SwitchingCurve):
+        best = float(curve.width_factor(width))
+        hint = f" (a width nearer {float(curve.first_peak_width):.4g} s reaches more)"
+    else:
+        best, hint = float(curve.switching_probability(curve.voltages[-1], width)), ""
+    return f"--probability {p:g} is not reachable at t = {width:.4g} s: amplitudes give P_sw < {best:.6g}{hint}"
+
+
 def _preset(args) -> int:
+    from cimjax.cli._checks import file_or_name, output_file
+
+    file_or_name(args.name, "preset")
+    output_file(args.out, "--out")
     from cimjax.device import load_preset, save_preset
 
     save_preset(load_preset(args.name), args.out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 __all__ = ["register"]
 
@@ -11,25 +12,30 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="reduced training and evaluation (tests, smoke runs)")
     p.add_argument("--cache", default=None, help="checkpoint folder (default $CIMJAX_CACHE or ~/.cache/cimjax/demo)")
     p.add_argument("--mnist", default=None, help="local MNIST .npz or folder of IDX files instead of the digits")
-    p.add_argument("--force", action="store_true", help="overwrite an existing results folder")
 
 
 def register(subparsers) -> None:
     s = subparsers.add_parser("sample", help="generate images by reverse diffusion, streamed to disk in shards")
     s.add_argument("--n", type=int, required=True, help="number of images")
     s.add_argument("--batch", type=int, default=1000, help="images per shard (and per device batch)")
-    s.add_argument("--out", required=True, help="results folder (resumes a run with the same parameters)")
-    s.add_argument("--sampler", choices=("ex_situ", "in_situ"), default="ex_situ")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True,
+                   help="results folder; rerunning the same command resumes an interrupted run")
+    s.add_argument("--sampler", choices=("ex_situ", "in_situ"), default="ex_situ",
+                   help="ex_situ: P-bits fixed plus explicit noise; in_situ: the noise is the P-bits' own "
+                        "(default: %(default)s)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the samples; sample i depends only on (seed, i)")
     s.add_argument("--steps", type=int, default=None, help="reverse steps (default: the configuration's)")
+    s.add_argument("--force", action="store_true",
+                   help="replace a non-empty --out folder that is not a resumable run with these parameters")
     _common(s)
-    s.set_defaults(func=_sample)
+    s.set_defaults(func=_sample, resumable=True)
 
     d = subparsers.add_parser("demo", help="the main job: train or load, sample ex-situ and in-situ, "
                                            "measure quality, energy and delay, draw pictures")
     d.add_argument("--out", default="cimjax-demo", help="results folder (default ./cimjax-demo)")
+    d.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
     _common(d)
-    d.set_defaults(func=_demo)
+    d.set_defaults(func=_demo, resumable=True)  # trained models are cached: a rerun picks them up
 
 
 def _config(args):
@@ -39,6 +45,17 @@ def _config(args):
     return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)
 
 
+def _check_inputs(args, out_force: bool | None) -> None:
+    """The paths both commands take, checked before any training."""
+    from cimjax.cli._checks import input_file, output_folder
+
+    output_folder(args.out, "--out", force=out_force)
+    if args.cache is not None:
+        output_folder(args.cache, "--cache")
+    if args.mnist is not None:
+        input_file(args.mnist, "--mnist", folder_ok=True)
+
+
 def _sample(args) -> int:
     from cimjax.errors import CimjaxError
 
@@ -46,10 +63,14 @@ def _sample(args) -> int:
         raise CimjaxError(f"--steps {args.steps} must be >= 1 (number of reverse SDE steps)")
     if args.n < 1 or args.batch < 1:
         raise CimjaxError(f"--n {args.n} and --batch {args.batch} must be >= 1")
-    from cimjax.apps.diffusion import prepare_models
-    from cimjax.apps.diffusion import run_sample
+    from cimjax.apps.diffusion import MANIFEST
 
-    models = prepare_models(_config(args), args.cache)
+    # a folder holding a sampling run is resumed (or, with other parameters, refused by run_sample)
+    _check_inputs(args, args.force or (Path(args.out) / MANIFEST).is_file())
+    from cimjax.apps.diffusion import prepare_models, run_sample
+
+    config = _config(args)
+    models = prepare_models(config, args.cache)
     info = run_sample(models, sampler=args.sampler, n=args.n, batch=args.batch, out=args.out, seed=args.seed,
                       n_steps=args.steps, force=args.force)
     print(f"{len(info['completed'])}/{info['n_shards']} shards in {args.out}")
@@ -57,10 +78,13 @@ def _sample(args) -> int:
 
 
 def _demo(args) -> int:
+    _check_inputs(args, args.force)  # the overwrite rule, before any training
     from cimjax.apps.diffusion import prepare_out_dir, run_demo
+    from cimjax.cli._checks import removed_if_interrupted
 
-    prepare_out_dir(args.out, args.force)  # refuse an existing folder before any training
-    payload = run_demo(_config(args), args.out, force=True, cache_dir=args.cache)
+    with removed_if_interrupted(args.out):
+        prepare_out_dir(args.out, args.force)
+        payload = run_demo(_config(args), args.out, force=True, cache_dir=args.cache)
     q = payload["quality"]
     for name in ("real (test)", "ex_situ", "in_situ", "prior"):
         print(f"{name:12s} Frechet {q[name]['frechet']:8.4g}  MMD^2 {q[name]['mmd2']:.3e}  "

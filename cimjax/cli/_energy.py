@@ -17,8 +17,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "energy", help="energy, latency and area of in-situ vs ex-situ P-bits (Table II)",
         description="Energy, latency and area model comparing in-situ with ex-situ P-bits.")
-    sub = parser.add_subparsers(dest="energy_command", metavar="SUBCOMMAND")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])
+    sub = parser.add_subparsers(dest="energy_command", metavar="SUBCOMMAND",
+                                help="what to compute (SUBCOMMAND --help for more)")
 
     def add_preset_args(p):
         p.add_argument("--preset", default="default",
@@ -46,6 +46,9 @@ def register(subparsers) -> None:
 
 
 def _load(args):
+    from cimjax.cli._checks import file_or_name
+
+    file_or_name(args.preset, "--preset")
     from cimjax.energy import load_energy_preset, with_device
 
     preset = load_energy_preset(args.preset)
@@ -68,13 +71,17 @@ def _table(args) -> int:
 def _sweep(args) -> int:
     from cimjax.errors import CimjaxError
     from cimjax._io import write_json_atomic
-    from cimjax.apps.energy_table import plot_sweep, sweep_all
+    from cimjax.cli._checks import output_file
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise CimjaxError(f"--out {args.out!r}: the plot is a PNG; give a path ending in .png")
-    data_path = Path(args.data) if args.data else out.with_suffix(".json")
-    data = sweep_all(_load(args))
+    output_file(args.out, "--out")
+    data_path = output_file(args.data or str(out.with_suffix(".json")), "--data")
+    preset = _load(args)
+    from cimjax.apps.energy_table import plot_sweep, sweep_all
+
+    data = sweep_all(preset)
     write_json_atomic(data_path, data)
     plot_sweep(data, out)
     print(f"wrote {out} and {data_path}", file=sys.stderr)
@@ -82,6 +89,10 @@ def _sweep(args) -> int:
 
 
 def _preset(args) -> int:
+    from cimjax.cli._checks import output_file
+
+    if args.out:
+        output_file(args.out, "--out")
     from cimjax._io import write_text_atomic
     from cimjax.energy import PRESET_DIR
 

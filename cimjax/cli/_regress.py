@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="training steps of each model (default: 6000, quick 1500)")
     p.add_argument("--mc-samples", type=int, default=None,
                    help="stochastic passes per held-out point (default: 1000, quick 200)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
     p.set_defaults(func=_handler)
 
 
@@ -35,10 +36,10 @@ def _handler(args: argparse.Namespace) -> int:
         raise CimjaxError(f"--steps={args.steps} must be >= 1")
     if args.mc_samples is not None and args.mc_samples < 2:
         raise CimjaxError(f"--mc-samples={args.mc_samples} must be >= 2 (a spread needs two passes)")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CimjaxError(f"--out={str(out)!r} exists and is not a folder")
+    from cimjax.cli._checks import file_or_name, output_folder, removed_if_interrupted
 
+    out = output_folder(args.out, "--out", force=args.force)  # before any training
+    file_or_name(args.device, "--device")
     from cimjax.device import device_preset
     from cimjax.apps.regression import RegressionSetup, demo_crossbar, run_regression
     from cimjax.apps.regression import write_report
@@ -51,7 +52,8 @@ def _handler(args: argparse.Namespace) -> int:
     overrides = {"steps": args.steps, "mc_samples": args.mc_samples}
     setup = dataclasses.replace(setup, **{k: v for k, v in overrides.items() if v is not None})
     result = run_regression(args.seed, setup, config=crossbar, progress=True)
-    paths = write_report(result, out)
+    with removed_if_interrupted(out):
+        paths = write_report(result, out)
     print(Path(paths["markdown"]).read_text())
     for name, path in paths.items():
         print(f"{name}: {path}")

@@ -9,22 +9,28 @@ import sys
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("trng", help="P-bit true random numbers: generate streams, test them (NIST SP800-22)")
-    sub = parser.add_subparsers(dest="trng_command", metavar="ACTION")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])
+    sub = parser.add_subparsers(dest="trng_command", metavar="ACTION", help="what to do (ACTION --help for more)")
 
     gen = sub.add_parser("generate", help="bit streams from an emulated P-bit array (Figs. 14-15)")
     gen.add_argument("--devices", type=int, default=1, help="P-bits read in parallel (default 1)")
     gen.add_argument("--bits", type=int, required=True, help="write pulses (bits) per device")
-    gen.add_argument("--voltage", type=float, default=None, help="pulse amplitude [V] (default: preset's calibrated)")
-    gen.add_argument("--width", type=float, default=None, help="pulse width [s] (default: preset's calibrated)")
-    gen.add_argument("--mode", choices=("reset", "toggle"), default="reset")
+    gen.add_argument("--voltage", default=None,
+                     help="pulse amplitude: 1.5 or 1.5V (plain numbers are volts; default: the preset's calibrated)")
+    gen.add_argument("--width", default=None,
+                     help="pulse width: 700ps, 0.7ns or 700e-12 (plain numbers are seconds; default: the preset's "
+                          "calibrated)")
+    gen.add_argument("--mode", choices=("reset", "toggle"), default="reset",
+                     help="reset: reset to P before each pulse (independent bits); toggle: no reset, so each bit "
+                          "depends on the last (lag-1 autocorrelation 1 - 2 P_sw) (default: %(default)s)")
     gen.add_argument("--p-sw", type=float, default=None, help="force this P_sw for every device (ignores the pulse)")
     gen.add_argument("--no-spread", action="store_true", help="every device on the nominal curve (no Fig. 13 spread)")
     gen.add_argument("--preset", default="default",
                      help="P-bit device: a preset name, a preset JSON or a calibration JSON (cimjax device calibrate)")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=int, default=0,
+                     help="seed of the device spread, the bits and the read noise (default 0)")
     gen.add_argument("--out", required=True, help="output file: .txt (ASCII), .bin (bytes, one device), .npy")
-    gen.add_argument("--format", choices=("ascii", "bytes", "npy"), default=None)
+    gen.add_argument("--format", choices=("ascii", "bytes", "npy"), default=None,
+                     help="file format (default: from the --out extension)")
     gen.add_argument("--conductance-out", default=None, help="also save the read-out conductance of each bit (.npy)")
     gen.add_argument("--plot", default=None, metavar="FILE.png", help="also save the quality figure (Figs. 14-18)")
     gen.set_defaults(func=_generate)
@@ -36,7 +42,8 @@ def register(subparsers) -> None:
     test.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     test.add_argument("--streams", type=int, default=None,
                       help="split a single stream into this many equal streams (second-level analysis)")
-    test.add_argument("--alpha", type=float, default=0.01)
+    test.add_argument("--alpha", type=float, default=0.01,
+                      help="significance level: a test fails when its p-value is below it (default 0.01)")
     test.add_argument("--tests", default=None, help="comma-separated subset of tests to run")
     for flag, default, what in (("block-frequency-m", 128, "block frequency M"), ("template-m", 9, "template length"),
                                 ("template-blocks", 8, "non-overlapping N"), ("overlapping-m", 9, "overlapping m"),
@@ -54,10 +61,18 @@ def register(subparsers) -> None:
 
 def _test(args) -> int:
     from cimjax.errors import CimjaxError
-    from cimjax.trng import load_bits
-    from cimjax.apps.trng_report import result_json, text_table
-    from cimjax.trng import TEST_NAMES
-    from cimjax.trng import NistConfig, run_nist
+    from cimjax._io import FIGURE_SUFFIXES
+    from cimjax.cli._checks import input_file, output_file
+
+    input_file(args.file, "bit stream file")
+    if args.plot is not None:
+        output_file(args.plot, "--plot", FIGURE_SUFFIXES)
+    elif args.conductance is not None:
+        raise CimjaxError(f"--conductance={args.conductance!r} is drawn only in the figure; add --plot FILE.png")
+    if args.conductance is not None:
+        input_file(args.conductance, "--conductance")
+    from cimjax.apps.trng_report import load_conductance, result_json, text_table
+    from cimjax.trng import TEST_NAMES, NistConfig, load_bits, run_nist
 
     tests = TEST_NAMES if args.tests is None else tuple(t.strip() for t in args.tests.split(",") if t.strip())
     config = NistConfig(block_frequency_m=args.block_frequency_m, template_m=args.template_m,
@@ -65,12 +80,6 @@ def _test(args) -> int:
                         universal_l=args.universal_l, universal_q=args.universal_q,
                         linear_complexity_m=args.linear_complexity_m, serial_m=args.serial_m,
                         approximate_entropy_m=args.approximate_entropy_m, alpha=args.alpha, tests=tests)
-    if args.plot is not None:
-        from cimjax.apps.trng_report import check_plot_path, load_conductance
-
-        check_plot_path(args.plot)
-    elif args.conductance is not None:
-        raise CimjaxError(f"--conductance={args.conductance!r} is drawn only in the figure; add --plot FILE.png")
     bits = load_bits(args.file, args.format)
     conductance = None if args.conductance is None else load_conductance(args.conductance, bits.shape)
     if args.streams is not None:
@@ -103,19 +112,26 @@ def _test(args) -> int:
 
 def _generate(args) -> int:
     from cimjax.errors import CimjaxError
+    from cimjax._io import FIGURE_SUFFIXES
+    from cimjax.cli._checks import file_or_name, output_file, pulse
+
+    for flag, value in (("--devices", args.devices), ("--bits", args.bits)):
+        if value < 1:
+            raise CimjaxError(f"{flag}={value} must be >= 1")
+    if args.p_sw is not None and not 0.0 <= args.p_sw <= 1.0:
+        raise CimjaxError(f"--p-sw={args.p_sw} must be in [0, 1]")
+    voltage, width = pulse(args.voltage, args.width)
+    file_or_name(args.preset, "--preset")
+    output_file(args.out, "--out")
+    if args.conductance_out is not None:
+        output_file(args.conductance_out, "--conductance-out", (".npy",))
+    if args.plot is not None:
+        output_file(args.plot, "--plot", FIGURE_SUFFIXES)
     from cimjax.trng import infer_format, save_bits
 
     fmt = infer_format(args.out, args.format)  # bad format: fail before compute
     if fmt == "bytes" and args.devices != 1:
         raise CimjaxError(f"the bytes format holds one stream; --devices={args.devices} (use .npy or .txt)")
-    if args.conductance_out is not None and not args.conductance_out.endswith(".npy"):
-        raise CimjaxError(f"--conductance-out={args.conductance_out!r} must end in .npy")
-    if args.plot is not None:
-        from cimjax.apps.trng_report import check_plot_path
-
-        check_plot_path(args.plot)
-    if args.p_sw is not None and not 0.0 <= args.p_sw <= 1.0:
-        raise CimjaxError(f"--p-sw={args.p_sw} must be in [0, 1]")
     import jax
     import numpy as np
 
@@ -125,8 +141,8 @@ def _generate(args) -> int:
     from cimjax.trng import shannon_entropy
 
     preset = device_preset(args.preset)
-    streams = generate_streams(jax.random.key(args.seed), args.devices, args.bits, voltage=args.voltage,
-                               width=args.width, mode=args.mode, preset=preset, spread=not args.no_spread,
+    streams = generate_streams(jax.random.key(args.seed), args.devices, args.bits, voltage=voltage,
+                               width=width, mode=args.mode, preset=preset, spread=not args.no_spread,
                                p_sw=args.p_sw)
     save_bits(args.out, streams.bits, fmt)
     if args.conductance_out:

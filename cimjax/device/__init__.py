@@ -1,7 +1,8 @@
 """cimjax.device: VCMA-MTJ physics, the bottom layer.
 
 Data-bit (TMR, resistance spread, read noise), P-bit switching probability
-P_sw(V, t), differential pair, presets, and calibration from measured CSVs.
+P_sw(V, t), differential pair, presets, calibration from measured CSVs, and the
+units physical inputs are written in.
 Paper: Xiao et al., section II, Figs. 3, 6-19.
 """
 
@@ -41,6 +42,10 @@ from cimjax.device._switching import precession_period_for_peak as precession_pe
 from cimjax.device._table import TableCurve as TableCurve
 from cimjax.device._table import pulse_for_probability as pulse_for_probability
 from cimjax.device._table import switching_probability as switching_probability
+from cimjax.device._units import SI_UNIT as SI_UNIT
+from cimjax.device._units import UNITS as UNITS
+from cimjax.device._units import parse_quantity as parse_quantity
+from cimjax.device._units import units_of as units_of
 
 __all__ = [
     "AP_STATE",
@@ -61,6 +66,7 @@ __all__ = [
     "load_switching_csv",
     "P_STATE",
     "pair_output",
+    "parse_quantity",
     "PARAMETERS",
     "pbit_bitstream",
     "precession_period_for_peak",
@@ -71,6 +77,7 @@ __all__ = [
     "save_preset",
     "save_switching_csv",
     "SCHEMA_VERSION",
+    "SI_UNIT",
     "simulate_switching_data",
     "stack_curves",
     "switching_probability",
@@ -79,4 +86,6 @@ __all__ = [
     "SwitchingFit",
     "SwitchingSpread",
     "TableCurve",
+    "UNITS",
+    "units_of",
 ]

@@ -64,7 +64,7 @@ def load_fit_json(path: str | os.PathLike) -> tuple[SwitchingCurve, dict[str, Sw
     Raises:
       ConfigError: unreadable file, invalid JSON, another schema or schema version.
     """
-    return _parse_fit(read_json(path), str(path))
+    return _parse_fit(read_json(path, "calibration"), str(path))
 
 
 def _parse_fit(obj, source: str) -> tuple[SwitchingCurve, dict[str, SwitchingCurve], dict]:
@@ -80,7 +80,7 @@ def _preset_or_fit(key: str) -> tuple[DevicePreset | None, dict | None]:
         return PRESETS[key](), None
     if not Path(key).is_file():
         raise ConfigError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
-    obj = read_json(key)
+    obj = read_json(key, "device preset or calibration")
     if isinstance(obj, dict) and obj.get("schema") == PRESET_SCHEMA:
         return DevicePreset.from_dict(obj, source=key), None
     return None, obj

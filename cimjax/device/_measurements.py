@@ -11,7 +11,8 @@ from typing import NamedTuple
 import numpy as np
 
 from cimjax.errors import DataFileError
-from cimjax._io import write_text_atomic
+from cimjax._io import read_text, write_text_atomic
+from cimjax.device._units import parse_quantity
 
 # Synthetic data shipped with the package (binomial draws from the default preset; see its header).
 EXAMPLE_CSV = Path(__file__).parent / "presets" / "example_switching.csv"
@@ -19,6 +20,7 @@ EXAMPLE_CSV = Path(__file__).parent / "presets" / "example_switching.csv"
 REQUIRED = ("voltage", "width", "trials")
 COUNT_COLUMNS = ("switched", "probability")  # exactly one: a count, or a fraction of trials
 OPTIONAL = ("device",)
+_DIMENSIONS = {"voltage": "voltage", "width": "time"}  # cell kind -> physical dimension
 
 
 class SwitchingData(NamedTuple):
@@ -55,10 +57,13 @@ def _cell(path, line, header, row, name, kind):
     col = header.index(name)
     text = row[col].strip()
     where = f"{path}:{line}: column {col + 1} ({name!r})"
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataFileError(f"{where}: {text!r} is not a number") from None
+    if kind in _DIMENSIONS:  # a physical quantity: SI number or number with unit, checked for plausibility
+        value = parse_quantity(text, _DIMENSIONS[kind], where, error=DataFileError)
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise DataFileError(f"{where}: {text!r} is not a number") from None
     if not math.isfinite(value):
         raise DataFileError(f"{where}: {text!r} is not finite")
     if kind == "count":
@@ -66,7 +71,7 @@ def _cell(path, line, header, row, name, kind):
             raise DataFileError(f"{where}: {text!r} is not a whole number")
         if value < 0:
             raise DataFileError(f"{where}: {name}={text} must be >= 0")
-    if kind == "positive" and value <= 0:
+    if kind == "width" and value <= 0:
         raise DataFileError(f"{where}: {name}={text} must be > 0 (SI units: seconds)")
     if kind == "probability" and not 0 <= value <= 1:
         raise DataFileError(f"{where}: {name}={text} outside [0, 1]")
@@ -76,21 +81,19 @@ def _cell(path, line, header, row, name, kind):
 def load_switching_csv(path: str | os.PathLike) -> SwitchingData:
     """Reads a switching CSV: header `voltage,width,switched,trials` (+ optional `device`).
 
-    Units are SI (volts, seconds). A `probability` column (fraction of trials) may replace
-    `switched`; it is converted to the nearest count. Columns may come in any order; lines
-    starting with '#' are comments.
+    Units are SI (volts, seconds), or written in the cell (`700ps`, `1.5V`); a plain width
+    above 1 ms or voltage above 100 V is refused as a unit slip (`parse_quantity`). A
+    `probability` column (fraction of trials) may replace `switched`; it is converted to the
+    nearest count. Columns may come in any order; lines starting with '#' are comments.
 
     Raises:
-      DataFileError: naming file, line and column, for an unreadable file, a missing or unknown
-        column, a short or long row, a non-numeric or non-finite cell, a non-whole or
-        negative count, a width <= 0, a probability outside [0, 1], switched > trials, or
-        no data rows.
+      DataFileError: naming file, line and column, for an unreadable or binary file, a missing
+        or unknown column, a short or long row, a non-numeric or non-finite cell, a wrong or
+        implausible unit, a non-whole or negative count, a width <= 0, a probability outside
+        [0, 1], switched > trials, or no data rows.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise DataFileError(f"{path}: cannot read switching data: {err.strerror}") from None
+    text = read_text(path, "switching data")
     # (line number, cells); lines starting with '#' are comments (e.g. provenance notes)
     rows = [(i, row) for i, row in enumerate(csv.reader(text.splitlines()), start=1)
             if not (row and row[0].lstrip().startswith("#"))]
@@ -114,8 +117,8 @@ def load_switching_csv(path: str | os.PathLike) -> SwitchingData:
             continue  # blank line
         if len(row) != len(header):
             raise DataFileError(f"{path}:{line}: {len(row)} cells, header has {len(header)} columns")
-        out["voltage"].append(_cell(path, line, header, row, "voltage", "real"))
-        out["width"].append(_cell(path, line, header, row, "width", "positive"))
+        out["voltage"].append(_cell(path, line, header, row, "voltage", "voltage"))
+        out["width"].append(_cell(path, line, header, row, "width", "width"))
         trials = _cell(path, line, header, row, "trials", "count")
         if counts[0] == "switched":
             switched = _cell(path, line, header, row, "switched", "count")

@@ -15,7 +15,7 @@ import numpy as np
 from flax import struct
 
 from cimjax.errors import ConfigError
-from cimjax._io import parse_json, write_json_atomic
+from cimjax._io import parse_json, read_text, write_json_atomic
 from cimjax.device._data_bit import DataBit
 from cimjax.device._differential_pair import DifferentialPair
 from cimjax.device._switching import SwitchingCurve
@@ -184,7 +184,7 @@ def load_preset(name_or_path: str | os.PathLike) -> DevicePreset:
     path = Path(key)
     if not path.is_file():
         raise ConfigError(f"unknown device preset {key!r}: not a file and not one of the known presets {sorted(PRESETS)}")
-    return DevicePreset.from_json(path.read_text(), source=str(path))
+    return DevicePreset.from_json(read_text(path, "device preset"), source=str(path))
 
 
 def save_preset(preset: DevicePreset, path: str | os.PathLike) -> None:

@@ -21,11 +21,11 @@ import types
 from pathlib import Path
 from typing import Any, Mapping
 
+from cimjax.device import SI_UNIT, UNITS, units_of
 from cimjax.device import default_preset as default_device_preset
 from cimjax.errors import ConfigError
 from cimjax._io import read_json
 from cimjax.energy._params import ALL_PARAMS, SCHEME_PARAMS, required
-from cimjax.energy._units import SI_UNIT, UNITS, units_of
 
 SCHEMA = "cimjax.energy.preset"
 VERSION = 1

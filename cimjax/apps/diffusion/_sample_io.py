@@ -10,6 +10,7 @@ equals an uninterrupted one.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,9 @@ def run_sample(models, *, sampler: str, n: int, batch: int, out: str | os.PathLi
     done = set(_open_run(out, run, force))
     out.mkdir(parents=True, exist_ok=True)
     n_shards = -(-n // batch)
+    if done:  # say so: a resumed run skips the shards a previous one wrote
+        print(f"resuming at shard {min(set(range(n_shards)) - done, default=n_shards - 1) + 1}/{n_shards}",
+              file=sys.stderr)
     side = models.data.side
     for k in tqdm(range(n_shards), desc=f"cimjax sample ({sampler})", disable=not progress):
         if k in done:

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from cimjax.errors import ConfigError
+from cimjax._io import FIGURE_SUFFIXES as PLOT_SUFFIXES
 from cimjax._io import save_figure_atomic
 from cimjax.trng import as_bit_matrix
 from cimjax.trng import autocorrelation, hamming_distance, second_level, shannon_entropy
 
-PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 N_SHOW = 300  # Fig. 14: a stochastic bit stream of length 300
 MAX_LAG = 100  # assumption: lags shown in Fig. 16's autocorrelation panel
 Z95 = 1.959963984540054  # two-sided 95% normal quantile: r(tau) ~ N(0, 1/n) for an i.i.d. stream

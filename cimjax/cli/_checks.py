@@ -1,0 +1,114 @@
+"""Checks of the files and folders named on the command line, made before any work.
+
+Every subcommand checks its paths here, so that a missing file, a folder where a file
+belongs (or the reverse) or a folder it may not write into ends in one line naming the
+path, and so that every command writing a results folder follows one overwrite rule:
+an existing, non-empty folder is refused unless `--force`. Nothing here creates anything.
+Reading a file as text (and refusing binary content) is `cimjax._io.read_text`, used by
+every loader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+from cimjax.errors import ConfigError
+
+
+def input_file(path: str, what: str, *, folder_ok: bool = False) -> Path:
+    """`path` as an existing, readable file (or folder, if `folder_ok`); else a ConfigError naming it."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{what} {path!r}: no such file{' or folder' if folder_ok else ''}")
+    if p.is_dir() and not folder_ok:
+        raise ConfigError(f"{what} {path!r} is a folder; give a file")
+    if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0)):
+        raise ConfigError(f"{what} {path!r}: permission denied")
+    return p
+
+
+def file_or_name(value: str, what: str) -> str:
+    """A preset name, or a path: an existing path must be a readable file (names are checked by the loader)."""
+    if Path(value).exists():
+        input_file(value, what)
+    return value
+
+
+def _check_writable_parent(p: Path, what: str) -> None:
+    """The nearest existing folder above `p` must be a folder we may write into."""
+    parent = next(a for a in p.absolute().parents if a.exists())
+    if not parent.is_dir():
+        raise ConfigError(f"{what} {str(p)!r}: {str(parent)!r} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {str(p)!r}: cannot write into {str(parent)!r} (permission denied)")
+
+
+def output_file(path: str, what: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """`path` as a file this command may write (its folders are created); else a ConfigError naming it.
+
+    With `suffixes`, the file name must end in one of them (e.g. the figure formats).
+    """
+    p = Path(path)
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise ConfigError(f"{what} {path!r} must end in one of {suffixes}")
+    if p.is_dir():
+        raise ConfigError(f"{what} {path!r} is a folder; give a file name")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ConfigError(f"{what} {path!r}: permission denied")
+    _check_writable_parent(p, what)
+    return p
+
+
+def output_folder(path: str, what: str, *, force: bool | None = None) -> Path:
+    """`path` as a folder this command may fill; else a ConfigError naming it.
+
+    The overwrite rule: an existing non-empty folder is refused unless `force` (pass None
+    for a folder that is only added to, such as a cache). A file is always refused.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{what} {path!r} is a file, not a folder")
+    if force is False and p.is_dir() and any(p.iterdir()):
+        raise ConfigError(f"{what} {path!r} exists and is not empty; pass --force to overwrite it "
+                          "or choose another folder")
+    if p.is_dir():
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise ConfigError(f"{what} {path!r}: cannot write into it (permission denied)")
+    else:
+        _check_writable_parent(p, what)
+    return p
+
+
+def pulse(voltage: str | None, width: str | None) -> tuple[float | None, float | None]:
+    """`--voltage` [V] and `--width` [s] as written (`1.5`, `1.5V`; `700e-12`, `700ps`); None where not given.
+
+    A plain number implausible for its quantity (a width in picoseconds without the unit) is refused.
+    """
+    from cimjax.device import parse_quantity
+
+    v = None if voltage is None else parse_quantity(voltage, "voltage", "--voltage")
+    w = None if width is None else parse_quantity(width, "time", "--width")
+    if w is not None and w <= 0:
+        raise ConfigError(f"--width: {width!r} must be > 0")
+    return v, w
+
+
+@contextlib.contextmanager
+def removed_if_interrupted(folder: str | os.PathLike) -> Iterator[None]:
+    """On Ctrl-C, removes what the body added to `folder` (the folder too, if the body created it),
+    so that the same command runs again without `--force`."""
+    folder = Path(folder)
+    before = set(folder.iterdir()) if folder.is_dir() else None
+    try:
+        yield
+    except KeyboardInterrupt:
+        if before is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif folder.is_dir():
+            for p in set(folder.iterdir()) - before:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        raise
