@@ -108,6 +108,9 @@ MISTAKES = [
     (["sample", "--n", "4", "--out", "s", "--cache", "fit.png", "--quick"], "--cache 'fit.png' is a file"),
     (["demo", "--out", "busy", "--quick"], "--out 'busy' exists and is not empty; pass --force"),
     (["demo", "--out", "d", "--mnist", "missing.npz", "--quick"], "'missing.npz': no such file or folder"),
+    (["launch", "-n", "0", "--", "true"], "--num-processes 0 must be an int >= 1"),
+    (["launch", "-n", "2"], "no command given"),
+    (["launch", "-n", "2", "--port", "70000", "--", "true"], "--port 70000 must be in 1..65535"),
 ]
 
 
