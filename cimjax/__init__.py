@@ -47,6 +47,9 @@ _API = {
     # MC-dropconnect networks
     "CrossbarDense": "cimjax.nn",
     "CrossbarMLP": "cimjax.nn",
+    "CrossbarConv": "cimjax.nn",
+    "on_crossbar": "cimjax.nn",
+    "to_crossbar": "cimjax.nn",
     "TrainConfig": "cimjax.nn",
     "fit": "cimjax.nn",
     "mc_predict": "cimjax.nn",

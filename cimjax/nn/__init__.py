@@ -8,6 +8,14 @@ from cimjax.nn._checkpoint import config_fingerprint as config_fingerprint
 from cimjax.nn._checkpoint import describe as describe
 from cimjax.nn._checkpoint import load_checkpoint as load_checkpoint
 from cimjax.nn._checkpoint import save_checkpoint as save_checkpoint
+from cimjax.nn._conv import CrossbarConv as CrossbarConv
+from cimjax.nn._conv import count_conv_read as count_conv_read
+from cimjax.nn._conv import crossbar_conv as crossbar_conv
+from cimjax.nn._convert import crossbar_sample_index as crossbar_sample_index
+from cimjax.nn._convert import record_op_counts as record_op_counts
+from cimjax.nn._convert_linen import CrossbarModel as CrossbarModel
+from cimjax.nn._convert_linen import on_crossbar as on_crossbar
+from cimjax.nn._convert_nnx import to_crossbar as to_crossbar
 from cimjax.nn._fit import fit as fit
 from cimjax.nn._fit import run_config as run_config
 from cimjax.nn._inference import Predictive as Predictive
@@ -32,14 +40,19 @@ from cimjax.nn._train import make_train_chunk as make_train_chunk
 from cimjax.nn._train import step_key as step_key
 
 __all__ = [
+    "CrossbarConv",
     "CrossbarDense",
     "CrossbarMLP",
+    "CrossbarModel",
     "Predictive",
     "TrainConfig",
     "TrainState",
     "batch_indices",
     "check_dataset",
     "config_fingerprint",
+    "count_conv_read",
+    "crossbar_conv",
+    "crossbar_sample_index",
     "crps_gaussian",
     "describe",
     "energy_score",
@@ -53,9 +66,12 @@ __all__ = [
     "mc_predict",
     "mc_samples",
     "mse",
+    "on_crossbar",
+    "record_op_counts",
     "run_config",
     "save_checkpoint",
     "sinusoidal_embedding",
     "step_key",
     "summarize_samples",
+    "to_crossbar",
 ]

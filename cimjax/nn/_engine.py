@@ -14,8 +14,10 @@ import jax
 import jax.numpy as jnp
 
 from cimjax.crossbar import CrossbarConfig, crossbar_matmul, crossbar_moments, nominal_keep_probability
+from cimjax.crossbar import OpCounts, count_read
 
-__all__ = ["resolve_config", "with_pbit", "fixed_pbits", "nominal_keep_prob", "read", "read_moments"]
+__all__ = ["resolve_config", "with_pbit", "fixed_pbits", "nominal_keep_prob", "read", "read_moments", "counts",
+           "counter_space", "CrossbarConfig", "OpCounts"]
 
 
 def resolve_config(config: CrossbarConfig | None) -> CrossbarConfig:
@@ -66,3 +68,17 @@ def read_moments(x: jax.Array, weights: jax.Array, config: CrossbarConfig) -> tu
     clipping left out. Gradients flow through the mapping's straight-through estimator.
     """
     return crossbar_moments(x, weights, config)
+
+
+def counts(config: CrossbarConfig, reads: int, rows: int, cols: int, scheme: str = "in_situ") -> OpCounts:
+    """Op counts of `reads` input vectors through a (rows, cols) weight array (`count_read`)."""
+    return count_read(config, reads, rows, cols, scheme=scheme)
+
+
+def counter_space(config: CrossbarConfig, rows: int, cols: int) -> int:
+    """Hash counters a (rows, cols) weight array uses; `crossbar_matmul` needs fewer than 2^32.
+
+    The same expression as `crossbar_matmul`'s own check, so that a layer can be refused
+    by name before any compute.
+    """
+    return rows * cols * config.mapping.slices * (1 + -(-rows // config.tile.rows))
