@@ -205,7 +205,11 @@ class CrossbarModel:
 
     def op_counts(self, variables: Any, *args: Any, rngs: Any = None, sample_index: jax.Array | None = None,
                   **kwargs: Any) -> dict:
-        """{layer path: OpCounts} of one `apply` on these inputs, from shapes only (no compute)."""
+        """{layer path: OpCounts} of one `apply` on these inputs, from shapes only (no compute).
+
+        Counting draws nothing, so `rngs` may be left out (a placeholder key is traced).
+        """
+        rngs = {"pbit": jax.random.key(0)} if rngs is None else rngs
         with _convert.record_op_counts() as counts:
             _trace_only(self._apply, (variables, *args), dict(kwargs, rngs=rngs, sample_index=sample_index))
         return counts
