@@ -22,6 +22,7 @@ def register(subparsers) -> None:
     s.add_argument("--sampler", choices=("ex_situ", "in_situ"), default="ex_situ")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--steps", type=int, default=None, help="reverse steps (default: the configuration's)")
+    s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw the first 100 samples as a grid")
     _common(s)
     s.set_defaults(func=_sample)
 
@@ -46,6 +47,8 @@ def _sample(args) -> int:
         raise CimjaxError(f"--steps {args.steps} must be >= 1 (number of reverse SDE steps)")
     if args.n < 1 or args.batch < 1:
         raise CimjaxError(f"--n {args.n} and --batch {args.batch} must be >= 1")
+    if args.plot is not None and not args.plot.lower().endswith(".png"):
+        raise CimjaxError(f"--plot {args.plot!r} must end in .png")
     from cimjax.apps.diffusion import prepare_models
     from cimjax.apps.diffusion import run_sample
 
@@ -53,6 +56,10 @@ def _sample(args) -> int:
     info = run_sample(models, sampler=args.sampler, n=args.n, batch=args.batch, out=args.out, seed=args.seed,
                       n_steps=args.steps, force=args.force)
     print(f"{len(info['completed'])}/{info['n_shards']} shards in {args.out}")
+    if args.plot is not None:
+        from cimjax.apps.diffusion import save_sample_grid
+
+        print(f"wrote figure {args.plot} (the first {save_sample_grid(args.out, args.plot)} samples)")
     return 0
 
 
