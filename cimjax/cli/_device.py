@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -73,7 +74,7 @@ def _calibrate(args) -> int:
     if args.plot:
         from cimjax.apps.calibration import plot_switching
 
-        plot_switching(args.plot, pooled.curve, data, title=f"{args.csv}: maximum-likelihood fit")
+        plot_switching(args.plot, pooled.curve, data, title=f"{Path(args.csv).name}: maximum-likelihood fit")
         print(f"plot -> {args.plot}")
     return 0
 
@@ -118,7 +119,7 @@ def _curve(args) -> int:
         from cimjax.apps.calibration import plot_switching
 
         data = load_switching_csv(args.data) if args.data else None
-        plot_switching(args.plot, curve, data, voltage=args.voltage, title=str(args.params))
+        plot_switching(args.plot, curve, data, voltage=args.voltage, title=Path(args.params).name)
         out["plot"] = args.plot
         text += ("\n" if text else "") + f"plot -> {args.plot}"
     print(json.dumps(out) if args.json else text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -100,7 +101,7 @@ def _test(args) -> int:
     if args.plot is not None:
         from cimjax.apps.trng_report import plot_trng
 
-        plot_trng(args.plot, bits, conductance=conductance, result=result, title=args.file)
+        plot_trng(args.plot, bits, conductance=conductance, result=result, title=Path(args.file).name)
         print(f"wrote figure {args.plot}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
