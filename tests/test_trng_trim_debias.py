@@ -197,7 +197,7 @@ def test_second_level_labels_proportions_and_explains_uniformity():
     assert "nan" not in second and " of 16" not in second
     assert "(16/16 passed)" in text or "(15/16 passed)" in text
     assert "uniformity not computed: 16 streams, SP800-22 4.2.2 needs >= 55" in text
-    assert "a fair stream of 4000 bits: mean" in text
+    assert "(a fair stream of 4000 bits: mean 0.00018, 95% of streams below 0.00069)" in text
     row = result_json(bits, result)["second_level"]["frequency"][0]
     assert row["uniformity_p"] is None and "needs >= 55" in row["uniformity_note"]
     assert row["proportion"] == row["passed"] / row["streams"]

@@ -144,7 +144,7 @@ def _generate(args) -> int:
     h, fair = shannon_entropy(streams.bits), fair_entropy(args.bits)
     print(f"wrote {args.devices} x {args.bits} bits ({args.mode} mode) to {args.out}; "
           f"P_sw mean {streams.p_sw.mean():.4f} sd {streams.p_sw.std():.4f}; "
-          f"ones {streams.bits.mean():.4f}; Shannon entropy {h.min():.6f}..{h.max():.6f}")
+          f"ones {streams.bits.mean():.4f}; Shannon entropy {h.min():.8f}..{h.max():.8f}")
     print(f"a fair stream of {args.bits} bits: Shannon entropy mean {fair.mean:.8f}, 95% of streams >= "
           f"{fair.low95:.8f}; {int(np.sum(h < fair.low95))}/{args.devices} devices below")
     if args.trim:

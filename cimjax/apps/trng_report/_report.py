@@ -75,9 +75,10 @@ def text_table(bits: np.ndarray, result: NistResult) -> str:
         lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
         ex = stream_extra(bits[s], result)
         fair = ex["shannon_entropy_fair"]
-        lines.append(f"Shannon entropy = {ex['shannon_entropy']:.6f} (a fair stream of {bits.shape[1]} bits: mean "
-                     f"{fair['mean']:.6f}, 95% >= {fair['low95']:.6f}), MCV min-entropy = "
-                     f"{ex['mcv_min_entropy']:.6f}, ones = {ex['ones_fraction']:.6f}")
+        lines.append(f"Shannon entropy = {ex['shannon_entropy']:.8f}, 1 - H = {1 - ex['shannon_entropy']:.2g} (a fair "
+                     f"stream of {bits.shape[1]} bits: mean {1 - fair['mean']:.2g}, 95% of streams below "
+                     f"{1 - fair['low95']:.2g}), MCV min-entropy = {ex['mcv_min_entropy']:.6f}, "
+                     f"ones = {ex['ones_fraction']:.6f}")
         for name, warns in ex["warnings"].items():
             lines += [f"note: {w}" for w in warns]
         lines.append("")
