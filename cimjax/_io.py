@@ -95,3 +95,72 @@ def save_figure_atomic(fig, path: str | os.PathLike, **kwargs) -> None:
     suffix = Path(path).suffix or ".png"
     with atomic_path(path, suffix=suffix) as tmp:
         fig.savefig(tmp, **kwargs)
+
+
+LEGEND_LOCATIONS = ("upper right", "upper left", "lower right", "lower left", "center right", "center left",
+                    "upper center", "lower center")
+
+
+def _hides_data(ax, box) -> bool:
+    """Whether display-space `box` covers any drawn data of `ax`: line paths, markers, filled areas, bars, texts."""
+    from matplotlib.collections import LineCollection
+
+    for line in ax.lines:
+        path = line.get_transform().transform_path(line.get_path())
+        if line.get_linestyle() not in ("None", "none", "", " ") and path.intersects_bbox(box, filled=False):
+            return True
+        if line.get_marker() not in (None, "None", "none", "", " ") and box.count_contains(path.vertices) > 0:
+            return True
+    for coll in ax.collections:
+        offsets = coll.get_offsets()
+        if len(offsets) and not isinstance(coll, LineCollection) and coll.get_offset_transform() is not None:
+            if box.count_contains(coll.get_offset_transform().transform(offsets)) > 0:
+                return True
+        paths = coll.get_paths()
+        if len(paths) and len(offsets) <= 1:  # filled areas and line segments, not scatter markers
+            transform = coll.get_transform()
+            filled = not isinstance(coll, LineCollection)
+            if any(transform.transform_path(p).intersects_bbox(box, filled=filled) for p in paths):
+                return True
+    artists = list(ax.patches) + [t for t in ax.texts if t.get_text()]
+    renderer = ax.figure.canvas.get_renderer()
+    return any(a.get_visible() and a.get_window_extent(renderer).overlaps(box) for a in artists)
+
+
+def _place(ax, outside: str, kwargs: dict):
+    renderer = ax.figure.canvas.get_renderer()
+    for loc in LEGEND_LOCATIONS:
+        legend = ax.legend(loc=loc, **kwargs)
+        if not _hides_data(ax, legend.get_window_extent(renderer).padded(2.0)):
+            return
+    if outside == "below":
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, **kwargs)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def place_legends(fig, legends, *, outside: str = "right", passes: int = 3) -> None:
+    """Legends where they hide no data: each in the first clear corner or side of its axes, else outside.
+
+    `legends` is a list of (axes, legend keyword arguments). Legends moved outside change the
+    (constrained) layout and so the data under the others: the figure is laid out again and
+    any legend that now hides data is placed again, for up to `passes` rounds. `outside` is
+    where a legend goes when no place inside is clear: "right" or "below".
+    """
+    pending = list(legends)
+    for _ in range(passes):
+        fig.draw_without_rendering()  # final positions before choosing
+        for ax, kwargs in pending:
+            _place(ax, outside, kwargs)
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        pending = [(ax, kwargs) for ax, kwargs in legends
+                   if ax.get_legend().get_bbox_to_anchor() is ax.bbox  # an inside legend
+                   and _hides_data(ax, ax.get_legend().get_window_extent(renderer).padded(2.0))]
+        if not pending:
+            return
+
+
+def place_legend(ax, *, outside: str = "right", **kwargs) -> None:
+    """`place_legends` for one legend of `ax`."""
+    place_legends(ax.figure, [(ax, kwargs)], outside=outside)

@@ -30,7 +30,10 @@ def _titles(fig):
 
 
 def _texts(fig):
-    return [t.get_text() for ax in _axes(fig) for t in ax.texts]
+    """Free texts, titles and legend titles of every panel."""
+    texts = [t.get_text() for ax in _axes(fig) for t in ax.texts]
+    texts += [ax.get_title(loc="left") for ax in _axes(fig)]
+    return texts + [ax.get_legend().get_title().get_text() for ax in _axes(fig) if ax.get_legend()]
 
 
 def _assert_png(path):
@@ -75,7 +78,7 @@ def test_reported_numbers_match_independent_computations():
     assert f"{outside}/{lags} lags outside the band" in " ".join(texts)
     p = bits.mean()
     h = -p * math.log2(p) - (1 - p) * math.log2(1 - p)
-    assert f"H = {h:.6f}, n = {n}" in texts
+    assert f"H = {h:.6f}, n = {n}" in " ".join(texts)
 
 
 def test_hamming_counts_are_exact_across_chunks():

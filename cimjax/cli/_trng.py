@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -24,6 +25,10 @@ def register(subparsers) -> None:
                           "depends on the last (lag-1 autocorrelation 1 - 2 P_sw) (default: %(default)s)")
     gen.add_argument("--p-sw", type=float, default=None, help="force this P_sw for every device (ignores the pulse)")
     gen.add_argument("--no-spread", action="store_true", help="every device on the nominal curve (no Fig. 13 spread)")
+    gen.add_argument("--trim", action="store_true",
+                     help="write each device at its own 50%% voltage, solved from its own curve at the width")
+    gen.add_argument("--debias", choices=("xor", "von-neumann"), default=None,
+                     help="extract --bits output bits per device from pairs of raw bits; reports the raw-bit cost")
     gen.add_argument("--preset", default="default",
                      help="P-bit device: a preset name, a preset JSON or a calibration JSON (cimjax device calibrate)")
     gen.add_argument("--seed", type=int, default=0,
@@ -105,7 +110,7 @@ def _test(args) -> int:
     if args.plot is not None:
         from cimjax.apps.trng_report import plot_trng
 
-        plot_trng(args.plot, bits, conductance=conductance, result=result, title=args.file)
+        plot_trng(args.plot, bits, conductance=conductance, result=result, title=Path(args.file).name)
         print(f"wrote figure {args.plot}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
@@ -132,30 +137,46 @@ def _generate(args) -> int:
     fmt = infer_format(args.out, args.format)  # bad format: fail before compute
     if fmt == "bytes" and args.devices != 1:
         raise CimjaxError(f"the bytes format holds one stream; --devices={args.devices} (use .npy or .txt)")
+    if args.trim and (args.p_sw is not None or args.voltage is not None or args.no_spread):
+        raise CimjaxError("--trim solves each device's voltage from its own curve: drop --voltage, --p-sw and --no-spread")
+    if args.debias and args.conductance_out is not None:
+        raise CimjaxError(f"--conductance-out: a --debias {args.debias} bit is not one read; drop one of the two")
     import jax
     import numpy as np
 
     from cimjax._io import atomic_path
     from cimjax.device import device_preset
     from cimjax.trng import generate_streams
-    from cimjax.trng import shannon_entropy
+    from cimjax.trng import fair_entropy, shannon_entropy
 
     preset = device_preset(args.preset)
     streams = generate_streams(jax.random.key(args.seed), args.devices, args.bits, voltage=voltage,
                                width=width, mode=args.mode, preset=preset, spread=not args.no_spread,
-                               p_sw=args.p_sw)
+                               p_sw=args.p_sw, trim=args.trim, debias=args.debias)
     save_bits(args.out, streams.bits, fmt)
     if args.conductance_out:
         with atomic_path(args.conductance_out, suffix=".npy") as tmp:
             np.save(tmp, streams.conductance)
-    h = shannon_entropy(streams.bits)
+    h, fair = shannon_entropy(streams.bits), fair_entropy(args.bits)
     print(f"wrote {args.devices} x {args.bits} bits ({args.mode} mode) to {args.out}; "
           f"P_sw mean {streams.p_sw.mean():.4f} sd {streams.p_sw.std():.4f}; "
-          f"ones {streams.bits.mean():.4f}; Shannon entropy {h.min():.6f}..{h.max():.6f}")
+          f"ones {streams.bits.mean():.4f}; Shannon entropy {h.min():.8f}..{h.max():.8f}")
+    print(f"a fair stream of {args.bits} bits: Shannon entropy mean {fair.mean:.8f}, 95% of streams >= "
+          f"{fair.low95:.8f}; {int(np.sum(h < fair.low95))}/{args.devices} devices below")
+    if args.trim:
+        print(f"trimmed: each device at its own 50% voltage, {streams.voltage.min():.4f}..{streams.voltage.max():.4f} V; "
+              f"max |P_sw - 1/2| = {np.abs(streams.p_sw - 0.5).max():.2e}")
+    if args.debias:
+        rate = streams.raw_bits_per_output_bit
+        expected = "2" if args.debias == "xor" else f"{np.mean(1 / (streams.p_sw * (1 - streams.p_sw))):.4f}"
+        print(f"debias {args.debias}: {int(streams.raw_bits.sum())} raw bits written for {streams.bits.size} output "
+              f"bits: {rate.mean():.4f} raw bits per output bit (devices {rate.min():.4f}..{rate.max():.4f}; "
+              f"expected {expected} for i.i.d. bits)")
     if args.plot is not None:
         from cimjax.apps.trng_report import plot_trng
 
         plot_trng(args.plot, streams.bits, conductance=streams.conductance,
-                  title=f"{args.devices} x {args.bits} bits, {args.mode} mode, P_sw mean {streams.p_sw.mean():.4f}")
+                  title=f"{args.devices} x {args.bits} bits, {args.mode} mode, P_sw mean {streams.p_sw.mean():.4f}"
+                        + (", trimmed" if args.trim else "") + (f", {args.debias} debiased" if args.debias else ""))
         print(f"wrote figure {args.plot}")
     return 0

@@ -1,8 +1,10 @@
 """P-bit true random number generation and its quality suite (Section III, Figs. 14-18, Table I).
 
-Generation from emulated P-bit arrays (`generate_streams`), NIST SP800-22 rev1a's 15
+Generation from emulated P-bit arrays (`generate_streams`, with per-device trimming),
+debiasing with its raw-bit cost (`debias`), NIST SP800-22 rev1a's 15
 tests vectorised over many streams (`run_nist`), NIST's second-level analysis
-(`second_level`), autocorrelation, Hamming distance, Shannon and min-entropy. The
+(`second_level`), autocorrelation, Hamming distance, Shannon entropy against a fair
+stream's (`fair_entropy`) and min-entropy. The
 report and figures of `cimjax trng` live in `cimjax.apps.trng_report`.
 """
 
@@ -12,6 +14,10 @@ from cimjax.trng._bits import infer_format as infer_format
 from cimjax.trng._bits import load_bits as load_bits
 from cimjax.trng._bits import parse_ascii as parse_ascii
 from cimjax.trng._bits import save_bits as save_bits
+from cimjax.trng._debias import DEBIAS_METHODS as DEBIAS_METHODS
+from cimjax.trng._debias import DebiasedBits as DebiasedBits
+from cimjax.trng._debias import debias as debias
+from cimjax.trng._debias import debias_rate as debias_rate
 from cimjax.trng._generate import PbitStreams as PbitStreams
 from cimjax.trng._generate import generate_streams as generate_streams
 from cimjax.trng._nist_complexity import berlekamp_massey as berlekamp_massey
@@ -32,7 +38,9 @@ from cimjax.trng._nist_spectral import rank as rank
 from cimjax.trng._nist_template import aperiodic_templates as aperiodic_templates
 from cimjax.trng._nist_template import non_overlapping_template as non_overlapping_template
 from cimjax.trng._nist_template import overlapping_template as overlapping_template
+from cimjax.trng._quality import FairEntropy as FairEntropy
 from cimjax.trng._quality import autocorrelation as autocorrelation
+from cimjax.trng._quality import fair_entropy as fair_entropy
 from cimjax.trng._quality import hamming_distance as hamming_distance
 from cimjax.trng._quality import mcv_min_entropy as mcv_min_entropy
 from cimjax.trng._quality import pairwise_hamming as pairwise_hamming
@@ -41,16 +49,21 @@ from cimjax.trng._result import ALPHA as ALPHA
 from cimjax.trng._result import TEST_NAMES as TEST_NAMES
 from cimjax.trng._result import TestOutcome as TestOutcome
 from cimjax.trng._second_level import SecondLevelRow as SecondLevelRow
+from cimjax.trng._second_level import proportion_flag_probability as proportion_flag_probability
 from cimjax.trng._second_level import proportion_interval as proportion_interval
 from cimjax.trng._second_level import second_level as second_level
 from cimjax.trng._second_level import second_level_json as second_level_json
 from cimjax.trng._second_level import uniformity as uniformity
+from cimjax.trng._second_level import uniformity_note as uniformity_note
 from cimjax.trng._suite import NistConfig as NistConfig
 from cimjax.trng._suite import NistResult as NistResult
 from cimjax.trng._suite import run_nist as run_nist
 
 __all__ = [
     "ALPHA",
+    "DEBIAS_METHODS",
+    "DebiasedBits",
+    "FairEntropy",
     "NistConfig",
     "NistResult",
     "PbitStreams",
@@ -66,7 +79,10 @@ __all__ = [
     "berlekamp_massey",
     "block_frequency",
     "cumulative_sums",
+    "debias",
+    "debias_rate",
     "dft",
+    "fair_entropy",
     "frequency",
     "generate_streams",
     "gf2_rank",
@@ -79,6 +95,7 @@ __all__ = [
     "overlapping_template",
     "pairwise_hamming",
     "parse_ascii",
+    "proportion_flag_probability",
     "proportion_interval",
     "random_excursions",
     "random_excursions_variant",
@@ -91,5 +108,6 @@ __all__ = [
     "serial",
     "shannon_entropy",
     "uniformity",
+    "uniformity_note",
     "universal",
 ]

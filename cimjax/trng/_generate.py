@@ -3,43 +3,130 @@
 Each device of the array gets its own switching curve (device-to-device spread of
 P_sw, Fig. 13), is written `n_bits` times at one pulse (voltage, width) in reset or
 toggle mode, and each resulting state is read out as a noisy conductance (Fig. 15).
+Two remedies for the spread: trimming (each device written at its own 50% voltage)
+and debiasing (XOR or von Neumann over pairs of raw bits, `cimjax.trng.debias`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
-from cimjax.device import default_preset, pbit_bitstream, sample_pbit_curves
+from cimjax.device import default_preset, pbit_bitstream, pulse_for_probability, sample_pbit_curves
 from cimjax.errors import ConfigError
+from cimjax.trng._debias import check_debias_method, debias as debias_bits, debias_rate
 
 MODES = ("reset", "toggle")
+MAX_RAW_PER_OUTPUT = 64  # assumption: refuse debiasing that needs more raw bits per output bit (P_sw far from 1/2)
 
 
 class PbitStreams(NamedTuple):
     """Bit streams of an emulated P-bit array.
 
     Attributes:
-      bits: (devices, n_bits) uint8; 1 = the P-bit switched away from its initial (P) state.
+      bits: (devices, n_bits) uint8; 1 = the P-bit switched away from its initial (P) state
+        (after debiasing: the extractor's output bits).
       p_sw: (devices,) switching probability of each device at the pulse used.
-      conductance: (devices, n_bits) float32 read-out conductance of each bit [S] (Fig. 15).
+      conductance: (devices, n_bits) float32 read-out conductance of each bit [S] (Fig. 15);
+        None for debiased streams, whose bits are not single reads.
       mode: "reset" or "toggle".
+      voltage: (devices,) write amplitude of each device [V] (NaN where p_sw was forced).
+      raw_bits: (devices,) int64 P-bit writes behind each stream (n_bits unless debiased).
     """
 
     bits: np.ndarray
     p_sw: np.ndarray
-    conductance: np.ndarray
+    conductance: np.ndarray | None
     mode: str
+    voltage: np.ndarray | None = None
+    raw_bits: np.ndarray | None = None
+
+    @property
+    def raw_bits_per_output_bit(self) -> np.ndarray:
+        """(devices,) P-bit writes per delivered bit: 1, 2 (xor), about 1 / (p (1 - p)) (von Neumann)."""
+        return self.raw_bits / self.bits.shape[1]
+
+
+def has_spread(preset) -> bool:
+    """Whether the preset's P-bit curves vary from device to device (any spread sigma above 0)."""
+    import jax
+
+    return any(float(np.max(s)) > 0 for s in jax.tree_util.tree_leaves(preset.pbit_spread))
+
+
+def _check(n_devices, n_bits, mode, trim, voltage, spread, p_sw, preset, debias):
+    if int(n_devices) != n_devices or n_devices < 1:
+        raise ConfigError(f"{n_devices=} must be a positive integer")
+    if int(n_bits) != n_bits or n_bits < 1:
+        raise ConfigError(f"{n_bits=} must be a positive integer")
+    if mode not in MODES:
+        raise ConfigError(f"{mode=} must be one of {MODES}")
+    if debias is not None:
+        check_debias_method(debias)
+    if not trim:
+        return
+    if p_sw is not None or voltage is not None or not spread:
+        raise ConfigError("trim=True solves each device's voltage from its own curve: it takes no "
+                          f"voltage (got {voltage=}), no forced p_sw (got {p_sw=}) and needs spread=True")
+    if not has_spread(preset):
+        raise ConfigError(f"trim=True: device preset {preset.name!r} has no device-to-device spread "
+                          "(every pbit_spread sigma is 0), so there is nothing to trim; drop the trim")
+
+
+def _probabilities(k_curve, n_devices, voltage, width, preset, spread, p_sw, trim):
+    """(p_sw, voltage) per device, (devices,) float64 each."""
+    import jax.numpy as jnp
+
+    shape = (int(n_devices),)
+    if p_sw is not None:
+        p = np.asarray(p_sw, dtype=np.float64)
+        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != n_devices) or np.any(~((p >= 0) & (p <= 1))):
+            raise ConfigError(f"p_sw must be a scalar or ({n_devices},) array of probabilities in [0, 1]")
+        return np.broadcast_to(p, shape).astype(np.float64), np.full(shape, np.nan)
+    width = preset.calibrated_width if width is None else width
+    if trim:
+        voltage = 0.0  # placeholder for the finiteness check; solved per device below
+    voltage = preset.calibrated_voltage if voltage is None else voltage
+    if not (np.isfinite(voltage) and np.isfinite(width) and width > 0):
+        raise ConfigError(f"pulse {voltage=} and {width=} must be finite, width > 0")
+    curve = sample_pbit_curves(k_curve, preset, shape) if spread else preset.pbit
+    if trim:
+        volts = np.asarray(pulse_for_probability(curve, 0.5, width), dtype=np.float64)
+        if np.any(np.isnan(volts)):
+            bad = np.flatnonzero(np.isnan(volts))
+            raise ConfigError(f"trim: device(s) {bad[:8].tolist()} cannot reach P_sw = 0.5 at width={float(width):g} s "
+                              "at any voltage (the width factor is below 1/2); choose a width near the first "
+                              "precession peak")
+        voltage = jnp.asarray(volts, jnp.float32)
+    prob = jnp.broadcast_to(curve.switching_probability(voltage, width), shape)
+    volts = np.broadcast_to(np.asarray(voltage, dtype=np.float64), shape)
+    return np.asarray(prob, dtype=np.float64), volts.copy()
+
+
+def _raw_length(n_bits: int, p: np.ndarray, debias: str) -> int:
+    """Raw bits per device that give `n_bits` output bits to every device but with probability ~1e-9."""
+    if debias == "xor":
+        return 2 * n_bits
+    q = 2.0 * float(np.min(debias_rate(p, debias)))  # output bits per raw pair of the worst device
+    if q * MAX_RAW_PER_OUTPUT < 2.0:
+        raise ConfigError(f"von Neumann debiasing at P_sw = {p[np.argmin(p * (1 - p))]:.4g} needs more than "
+                          f"{MAX_RAW_PER_OUTPUT} raw bits per output bit; bring P_sw nearer 1/2 (trim)")
+    # pairs to collect n_bits successes: mean n / q, sd sqrt(n (1 - q)) / q; 6.1 sd leaves ~1e-9
+    pairs = (n_bits + 6.1 * math.sqrt(n_bits * (1.0 - q)) + 8.0) / q
+    return 2 * math.ceil(pairs)
 
 
 def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=None, mode: str = "reset",
-                     preset=None, spread: bool = True, p_sw=None) -> PbitStreams:
-    """Bit streams of `n_devices` P-bits read in parallel, `n_bits` write pulses each.
+                     preset=None, spread: bool = True, p_sw=None, trim: bool = False,
+                     debias: str | None = None) -> PbitStreams:
+    """Bit streams of `n_devices` P-bits read in parallel, `n_bits` bits each.
 
     Args:
-      key: jax PRNG key; device i's stream depends only on (key, i, n_bits), not on n_devices.
-      n_devices, n_bits: array size and pulses per device.
+      key: jax PRNG key; without debiasing, device i's stream depends only on (key, i, n_bits),
+        not on n_devices.
+      n_devices, n_bits: array size and bits per device (output bits when debiased).
       voltage, width: write pulse [V], [s]; default the preset's calibrated P-bit pulse (Figs. 11-12).
       mode: "reset" (reset to P before each pulse: i.i.d. Bernoulli(P_sw)) or "toggle"
         (no reset: a Markov chain with lag-1 autocorrelation 1 - 2 P_sw).
@@ -47,44 +134,37 @@ def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=No
       spread: draw each device's curve with the preset's spread (Fig. 13); False uses the nominal curve.
       p_sw: optional (devices,) or scalar switching probability overriding the curve (then
         voltage/width are ignored), for controlled experiments.
+      trim: write each device at its own 50% amplitude, solved from its own curve at `width`
+        (per-device trimming, as after a calibration of every P-bit); needs a preset with spread.
+      debias: None, "xor" or "von-neumann": raw streams long enough for `n_bits` output bits
+        each, debiased (`cimjax.trng.debias`); `raw_bits` counts the writes. The raw length
+        then depends on the array's worst P_sw, so on n_devices.
 
     Returns:
       PbitStreams. The read-out uses the preset's data-bit conductance model, as the P-bit
       is the same MTJ stack (assumption): per-device (G_P, G_AP) and cycle-to-cycle read noise.
 
     Raises:
-      ConfigError: non-positive sizes, unknown mode, or p_sw outside [0, 1].
+      ConfigError: non-positive sizes, unknown mode or debias method, p_sw outside [0, 1],
+        trim with a forced voltage or p_sw or on a preset without spread, a width at which
+        a trimmed device cannot reach 1/2, debiasing that would need over 64 raw bits per bit.
     """
     import jax
     import jax.numpy as jnp
 
-    if int(n_devices) != n_devices or n_devices < 1:
-        raise ConfigError(f"{n_devices=} must be a positive integer")
-    if int(n_bits) != n_bits or n_bits < 1:
-        raise ConfigError(f"{n_bits=} must be a positive integer")
-    if mode not in MODES:
-        raise ConfigError(f"{mode=} must be one of {MODES}")
     preset = default_preset() if preset is None else preset
+    _check(n_devices, n_bits, mode, trim, voltage, spread, p_sw, preset, debias)
     k_curve, k_bits, k_g, k_read = jax.random.split(key, 4)
+    prob, volts = _probabilities(k_curve, n_devices, voltage, width, preset, spread, p_sw, trim)
+    n_raw = int(n_bits) if debias is None else _raw_length(int(n_bits), prob, debias)
+    bits = np.asarray(pbit_bitstream(k_bits, jnp.asarray(prob, jnp.float32), n_raw, mode=mode, initial_state=0),
+                      dtype=np.uint8)
+    if debias is not None:
+        out = debias_bits(bits, debias, int(n_bits))
+        return PbitStreams(out.bits, prob, None, mode, volts, out.raw_bits)
     shape = (int(n_devices),)
-    if p_sw is None:
-        voltage = preset.calibrated_voltage if voltage is None else voltage
-        width = preset.calibrated_width if width is None else width
-        if not (np.isfinite(voltage) and np.isfinite(width) and width > 0):
-            raise ConfigError(f"pulse {voltage=} and {width=} must be finite, width > 0")
-        if spread:
-            curve = sample_pbit_curves(k_curve, preset, shape)
-            prob = curve.switching_probability(voltage, width)
-        else:
-            prob = jnp.broadcast_to(preset.pbit.switching_probability(voltage, width), shape)
-    else:
-        p = np.asarray(p_sw, dtype=np.float64)
-        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != n_devices) or np.any(~((p >= 0) & (p <= 1))):
-            raise ConfigError(f"p_sw must be a scalar or ({n_devices},) array of probabilities in [0, 1]")
-        prob = jnp.broadcast_to(jnp.asarray(p, jnp.float32), shape)
-    bits = pbit_bitstream(k_bits, prob, int(n_bits), mode=mode, initial_state=0)
     g_p, g_ap = preset.data_bit.sample_conductances(k_g, preset.read_voltage, shape)
     g = jnp.where(bits == 1, g_ap[:, None], g_p[:, None])
     g = preset.data_bit.read(k_read, g)
-    return PbitStreams(np.asarray(bits, dtype=np.uint8), np.asarray(prob, dtype=np.float64),
-                       np.asarray(g, dtype=np.float32), mode)
+    return PbitStreams(bits, prob, np.asarray(g, dtype=np.float32), mode, volts,
+                       np.full(shape, int(n_bits), dtype=np.int64))

@@ -52,6 +52,20 @@ def proportion_interval(n_streams: int, alpha: float = ALPHA) -> tuple[float, fl
     return p_hat - half, p_hat + half
 
 
+def proportion_flag_probability(n_streams: int, alpha: float = ALPHA) -> float:
+    """Chance that a perfect source's row falls outside `proportion_interval`: passes ~ Binomial(k, 1 - alpha).
+
+    With k = 16 streams this is 0.011 per row, so the 148 rows of the templates flag 1.6 rows
+    on average by chance alone.
+    """
+    from scipy.stats import binom
+
+    low, high = proportion_interval(n_streams, alpha)
+    passes = np.arange(n_streams + 1)
+    outside = (passes < low * n_streams - 1e-9) | (passes > high * n_streams + 1e-9)
+    return float(binom.pmf(passes[outside], n_streams, 1.0 - alpha).sum())
+
+
 def uniformity(p_values: np.ndarray) -> tuple[tuple, float]:
     """10-bin histogram of p-values and its chi-square P-value_T = igamc(9/2, chi2/2)."""
     pos = np.minimum(np.floor(p_values * 10).astype(np.int64), 9)  # p = 1 goes to the last bin
@@ -59,6 +73,14 @@ def uniformity(p_values: np.ndarray) -> tuple[tuple, float]:
     expected = p_values.size / 10.0
     chi2 = np.sum((bins - expected) ** 2 / expected)
     return tuple(int(b) for b in bins), float(gammaincc(4.5, chi2 / 2.0))
+
+
+def uniformity_note(n_streams: int) -> str | None:
+    """Why a uniformity P-value is not computed for `n_streams` streams, or None when it is."""
+    if n_streams >= MIN_UNIFORMITY_STREAMS:
+        return None
+    return (f"not computed: {n_streams} streams, SP800-22 4.2.2 needs >= {MIN_UNIFORMITY_STREAMS} "
+            "for the chi-square over 10 bins")
 
 
 def second_level(result, alpha: float | None = None) -> list[SecondLevelRow]:
@@ -88,13 +110,18 @@ def second_level(result, alpha: float | None = None) -> list[SecondLevelRow]:
 
 
 def second_level_json(rows: list[SecondLevelRow]) -> dict:
-    """Rows grouped by test: {test: [{label, passed, streams, interval, uniformity_p, ok}, ...]}."""
+    """Rows grouped by test: {test: [{label, passed, streams, proportion, interval, uniformity_p, ok}, ...]}.
+
+    `proportion` is passed / streams; `uniformity_p` is null with a `uniformity_note` saying why.
+    """
     out: dict[str, list] = {}
     for r in rows:
         out.setdefault(r.test, []).append({
             "label": r.label, "passed": r.n_passed, "streams": r.n_streams,
+            "proportion": r.n_passed / r.n_streams,
             "proportion_interval": [round(v, 6) for v in r.proportion_interval],
             "proportion_ok": r.proportion_ok, "bins": list(r.bins),
             "uniformity_p": None if math.isnan(r.uniformity_p) else r.uniformity_p,
+            **({"uniformity_note": uniformity_note(r.n_streams)} if math.isnan(r.uniformity_p) else {}),
             "uniformity_ok": r.uniformity_ok})
     return out

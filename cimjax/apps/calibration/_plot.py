@@ -6,22 +6,29 @@ import os
 
 import numpy as np
 
-from cimjax._io import save_figure_atomic
+from cimjax._io import place_legends, save_figure_atomic
 from cimjax.device import SwitchingData
 from cimjax.device import SwitchingCurve
 
 
 def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: SwitchingData | None = None,
                    voltage: float | None = None, title: str = "") -> None:
-    """Saves a two-panel PNG: P_sw vs voltage at each width, P_sw vs width at each voltage.
+    """Saves `switching_figure(...)` as a PNG (atomic)."""
+    save_figure_atomic(switching_figure(curve, data, voltage, title), path, dpi=120)
+
+
+def switching_figure(curve: SwitchingCurve, data: SwitchingData | None = None, voltage: float | None = None,
+                     title: str = ""):
+    """Two panels: P_sw vs voltage at each width, P_sw vs width at each voltage.
 
     Measured fractions (switched / trials) are drawn as points in the colour of their fit line.
-    Without data, widths around the first peak and voltages around v50 are drawn.
+    Without data, widths around the first peak and voltages around v50 are drawn. Each legend
+    sits where it hides no curve or point (outside the panel when no place inside is clear).
+    Returns a matplotlib Figure on an Agg canvas.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     t_peak = float(curve.first_peak_width)
     v50 = float(curve.v50)
@@ -38,12 +45,14 @@ def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: Switchi
     if voltage is not None and data is None:
         voltages = np.array([voltage])
 
-    fig, (ax_v, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_v, ax_t = fig.subplots(1, 2)
     v_lo = min(voltages.min(), v50 - float(curve.window_10_90)) - 0.2
     v_hi = max(voltages.max(), v50 + float(curve.window_10_90)) + 0.2
     v_grid = np.linspace(v_lo, v_hi, 300)
     t_grid = np.linspace(0.0, max(widths.max(), 3 * t_peak) * 1.05, 400)
-    colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(widths), len(voltages))))
+    colors = colormaps["viridis"](np.linspace(0, 0.9, max(len(widths), len(voltages))))
     for c, w in zip(colors, widths):
         ax_v.plot(v_grid, np.asarray(curve.switching_probability(v_grid, w)), color=c, label=f"{w * 1e12:.0f} ps")
         if data is not None:
@@ -57,10 +66,8 @@ def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: Switchi
     ax_v.set(xlabel="pulse amplitude (V)", ylabel="switching probability", ylim=(-0.02, 1.02), title="P_sw vs amplitude (Fig. 12)")
     ax_t.set(xlabel="pulse width (ns)", ylabel="switching probability", ylim=(-0.02, 1.02), title="P_sw vs width (Fig. 11)")
     ax_t.axvline(t_peak * 1e9, color="grey", lw=0.8, ls="--")
-    ax_v.legend(fontsize=7, title="width")
-    ax_t.legend(fontsize=7, title="amplitude")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    place_legends(fig, [(ax_v, dict(fontsize=7, title="width", title_fontsize=8)),
+                        (ax_t, dict(fontsize=7, title="amplitude", title_fontsize=8))])
+    return fig

@@ -22,6 +22,7 @@ from cimjax.apps.diffusion._metrics import label_histogram as label_histogram
 from cimjax.apps.diffusion._metrics import median_bandwidth as median_bandwidth
 from cimjax.apps.diffusion._metrics import mmd_rbf as mmd_rbf
 from cimjax.apps.diffusion._metrics import nn_distance as nn_distance
+from cimjax.apps.diffusion._metrics import nn_distances as nn_distances
 from cimjax.apps.diffusion._metrics import sliced_wasserstein as sliced_wasserstein
 from cimjax.apps.diffusion._nets import VAE as VAE
 from cimjax.apps.diffusion._nets import Classifier as Classifier
@@ -36,6 +37,7 @@ from cimjax.apps.diffusion._report import prepare_out_dir as prepare_out_dir
 from cimjax.apps.diffusion._report import run_demo as run_demo
 from cimjax.apps.diffusion._sample_io import MANIFEST as MANIFEST
 from cimjax.apps.diffusion._sample_io import run_sample as run_sample
+from cimjax.apps.diffusion._sample_io import save_sample_grid as save_sample_grid
 from cimjax.apps.diffusion._training import EpsScore as EpsScore
 from cimjax.apps.diffusion._training import repeat_passes as repeat_passes
 from cimjax.apps.diffusion._training import transition_targets as transition_targets
@@ -65,6 +67,7 @@ __all__ = [
     "mmd_rbf",
     "Models",
     "nn_distance",
+    "nn_distances",
     "prepare_models",
     "repeat_passes",
     "run_demo",
@@ -72,6 +75,7 @@ __all__ = [
     "save_checkpoint",
     "save_embedding",
     "save_grid",
+    "save_sample_grid",
     "sliced_wasserstein",
     "stage_config",
     "STAGES",

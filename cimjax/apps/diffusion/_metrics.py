@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["mmd_rbf", "median_bandwidth", "sliced_wasserstein", "frechet_distance", "label_histogram",
-           "nn_distance"]
+           "nn_distance", "nn_distances"]
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -75,9 +75,12 @@ def label_histogram(labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
     return np.bincount(np.asarray(labels), minlength=n_classes)[:n_classes] / max(len(labels), 1)
 
 
+def nn_distances(samples: np.ndarray, train: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Euclidean distance of each sample [N, P] to its nearest training image [M, P]: [N]."""
+    best = [np.sqrt(_sq_dists(samples[i:i + chunk], train).min(axis=1)) for i in range(0, len(samples), chunk)]
+    return np.concatenate(best)
+
+
 def nn_distance(samples: np.ndarray, train: np.ndarray, chunk: int = 2048) -> float:
     """Mean Euclidean distance of each sample to its nearest training image."""
-    best = []
-    for i in range(0, len(samples), chunk):
-        best.append(np.sqrt(_sq_dists(samples[i:i + chunk], train).min(axis=1)))
-    return float(np.mean(np.concatenate(best)))
+    return float(np.mean(nn_distances(samples, train, chunk)))

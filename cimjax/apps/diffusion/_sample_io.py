@@ -20,8 +20,9 @@ from cimjax.errors import ConfigError, DataFileError
 from cimjax._io import atomic_path, read_json, write_json_atomic
 from cimjax.apps.diffusion._config import config_hash, stage_config
 from cimjax.apps.diffusion._pipeline import generate
+from cimjax.apps.diffusion._plots import save_grid
 
-__all__ = ["run_sample", "MANIFEST"]
+__all__ = ["run_sample", "MANIFEST", "save_sample_grid"]
 
 MANIFEST = "manifest.json"
 
@@ -87,3 +88,25 @@ def run_sample(models, *, sampler: str, n: int, batch: int, out: str | os.PathLi
         write_json_atomic(out / MANIFEST, {**run, "n_shards": n_shards, "completed": sorted(done)})
     write_json_atomic(out / MANIFEST, {**run, "n_shards": n_shards, "completed": sorted(done)})
     return {**run, "n_shards": n_shards, "completed": sorted(done)}
+
+
+def save_sample_grid(out: str | os.PathLike, path: str | os.PathLike, n: int = 100) -> int:
+    """Draws the first `n` images of the sampling run in `out` (shards in order) as a grid PNG; returns how many.
+
+    Raises:
+      DataFileError: `out` holds no completed shard.
+    """
+    out = Path(out)
+    info = read_json(out / MANIFEST, "sampling manifest")
+    images = []
+    for k in sorted(info.get("completed", [])):
+        if sum(len(x) for x in images) >= n:
+            break
+        images.append(np.load(out / f"images_{k:05d}.npy"))
+    if not images:
+        raise DataFileError(f"{out}: no completed shard to draw")
+    first = np.concatenate(images)[:n]
+    side = first.shape[-1]
+    save_grid(first.reshape(len(first), -1), side, path,
+              title=f"{info['sampler']} sampler: first {len(first)} of {info['n']} samples (seed {info['seed']})", n=n)
+    return len(first)

@@ -4,7 +4,9 @@ from cimjax.apps.regression._experiment import RegressionSetup as RegressionSetu
 from cimjax.apps.regression._experiment import demo_crossbar as demo_crossbar
 from cimjax.apps.regression._experiment import layer_configs as layer_configs
 from cimjax.apps.regression._experiment import run_regression as run_regression
+from cimjax.apps.regression._report import fig22_figure as fig22_figure
 from cimjax.apps.regression._report import plot_fig22 as plot_fig22
+from cimjax.apps.regression._report import smooth_curve as smooth_curve
 from cimjax.apps.regression._report import write_report as write_report
 from cimjax.apps.regression._task import RegressionData as RegressionData
 from cimjax.apps.regression._task import Standardizer as Standardizer
@@ -19,6 +21,7 @@ __all__ = [
     "crps_gaussian_points",
     "crps_sample_points",
     "demo_crossbar",
+    "fig22_figure",
     "gaussian_nll_points",
     "heteroscedastic_data",
     "interval_coverage",
@@ -27,6 +30,7 @@ __all__ = [
     "RegressionData",
     "RegressionSetup",
     "run_regression",
+    "smooth_curve",
     "Standardizer",
     "true_conditional",
     "write_report",

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from cimjax.errors import ConfigError
+<<<<<<< HEAD
 from cimjax._io import FIGURE_SUFFIXES as PLOT_SUFFIXES
 from cimjax._io import save_figure_atomic
+=======
+from cimjax._io import place_legends, save_figure_atomic
+>>>>>>> wt-pics
 from cimjax.trng import as_bit_matrix
-from cimjax.trng import autocorrelation, hamming_distance, second_level, shannon_entropy
+from cimjax.trng import autocorrelation, fair_entropy, hamming_distance, second_level, shannon_entropy
+from cimjax.trng import proportion_flag_probability, uniformity_note
 
 N_SHOW = 300  # Fig. 14: a stochastic bit stream of length 300
 MAX_LAG = 100  # assumption: lags shown in Fig. 16's autocorrelation panel
@@ -91,19 +97,21 @@ def _conductance(ax, x, g, n_max=2000):
     state = ("P", "AP") if not means[1] > means[0] else ("AP", "P")
     for v, c in ((0, _C0), (1, _C1)):
         sel = b[:m] == v
-        ax.plot(idx[sel], gs[:m][sel], "o", ms=1.8, color=c, label=f"bit {v} ({state[v]})", rasterized=True)
-    text = "  ".join(f"mean {v}: {mu:.2f} µS" for v, mu in zip((0, 1), means) if not math.isnan(mu))
+        mean = "" if math.isnan(means[v]) else f", mean {means[v]:.2f} µS"
+        ax.plot(idx[sel], gs[:m][sel], "o", ms=1.8, color=c, label=f"bit {v} ({state[v]}){mean}", rasterized=True)
+    text = None
     if not any(math.isnan(mu) for mu in means):
         thr = 0.5 * (means[0] + means[1])  # midpoint read threshold
         read = (gs > thr) if means[1] > means[0] else (gs < thr)
         misread = int(np.count_nonzero(read != (b == 1)))
-        text += f"\nmisread at the midpoint: {misread}/{b.size}"
+        text = f"misread at the midpoint: {misread}/{b.size}"
         ax.axhline(thr, color="grey", lw=0.7, ls=":")
-    ax.text(0.99, 0.5, text, transform=ax.transAxes, ha="right", va="center", fontsize=7.5,
-            bbox=dict(fc="white", ec="none", alpha=0.8))
-    ax.set(xlabel=f"bit index (stream 0, first {m} bits)", ylabel="conductance (µS)", xlim=(0, m))
+    lo, hi = float(gs[:m].min()), float(gs[:m].max())
+    span = max(hi - lo, 1e-3 * max(abs(hi), 1.0))
+    ax.set(xlabel=f"bit index (stream 0, first {m} bits)", ylabel="conductance (µS)", xlim=(0, m),
+           ylim=(lo - 0.08 * span, hi + 0.55 * span))  # headroom above the data for the legend
     ax.set_title("Read-out conductance (Fig. 15)", loc="left")
-    ax.legend(loc="center left", markerscale=3, fontsize=7.5)
+    return dict(markerscale=3, title=text, title_fontsize=7.5, alignment="left")
 
 
 def _autocorr(ax, x, max_lag):
@@ -113,7 +121,7 @@ def _autocorr(ax, x, max_lag):
     ax.set_title("Autocorrelation (Fig. 16)", loc="left")
     if lags < 1:
         ax.text(0.5, 0.5, "stream too short", transform=ax.transAxes, ha="center")
-        return
+        return None
     r = autocorrelation(x[:1], lags)[0, 1:]
     band = Z95 / math.sqrt(n)
     tau = np.arange(1, lags + 1)
@@ -123,13 +131,12 @@ def _autocorr(ax, x, max_lag):
     ax.axhline(0, color="k", lw=0.5)
     lim = max(3 * band, float(np.nanmax(np.abs(r), initial=0.0)) * 1.15)
     ax.set(xlim=(0, lags + 1), ylim=(-lim, lim))
-    ax.legend(loc="upper right", fontsize=7.5)
     if np.all(np.isnan(r)):
         ax.text(0.5, 0.5, "constant stream: r undefined", transform=ax.transAxes, ha="center")
-        return
+        return dict(fontsize=7.5)
     out = int(np.count_nonzero(np.abs(r) > band))
-    ax.text(0.01, 0.03, f"{out}/{lags} lags outside the band (expect ≈{0.05 * lags:.1f})",
-            transform=ax.transAxes, fontsize=7.5)
+    return dict(fontsize=7.5, title=f"{out}/{lags} lags outside the band (expect ≈{0.05 * lags:.1f})",
+                title_fontsize=7.5)
 
 
 def _hamming(ax, x):
@@ -153,13 +160,14 @@ def _hamming(ax, x):
     ax.axvline(0.5, color="grey", lw=0.6, ls=":")
     ax.set(xlabel="inter-sample Hamming distance (fraction of n)", ylabel="fraction of pairs")
     ax.set_title("Inter-sample Hamming distance (Fig. 17)", loc="left")
-    ax.legend(loc="upper right", fontsize=7.5, title=f"mean {counts.mean() / n:.4f}, n = {n}", title_fontsize=7.5)
     ax.ticklabel_format(axis="x", useOffset=False)
+    return dict(fontsize=7.5, title=f"mean {counts.mean() / n:.4f}, n = {n}", title_fontsize=7.5)
 
 
 def _entropy(ax, x):
     k, n = x.shape
     lengths = np.unique(np.geomspace(min(16, n), n, 48).astype(np.int64))
+    drawn = []
     with np.errstate(divide="ignore", invalid="ignore"):
         for s in range(min(k, 8)):  # a few streams: more would hide the expectation lines
             p = np.cumsum(x[s], dtype=np.int64)[lengths - 1] / lengths
@@ -168,26 +176,28 @@ def _entropy(ax, x):
             style = (dict(color=_C0, lw=1.0, ms=2.5, label="stream 0", zorder=3) if s == 0
                      else dict(color="grey", lw=0.5, ms=1.5, alpha=0.45, label=f"streams 1-{min(k, 8) - 1}" if s == 1 else None))
             ax.plot(lengths, deficit, "o-", **style)
-    from scipy.stats import chi2
-
-    # fair coin: 1 - H ~ (2 / ln 2)(p - 1/2)^2 and 4 L (p - 1/2)^2 ~ chi2(1) (CLT)
-    ax.plot(lengths, 1 / (2 * lengths * math.log(2)), color=_PASS, lw=1.2, label="fair coin, mean")
-    ax.plot(lengths, chi2.ppf(0.95, 1) / (2 * lengths * math.log(2)), color=_PASS, lw=1.0, ls="--", label="fair coin, 95%")
+            drawn.append(deficit)
+    # a fair stream of each length: exact mean and 95% deficit from Binomial(L, 1/2)
+    fair = [fair_entropy(int(L)) for L in lengths]
+    ax.plot(lengths, [1 - f.mean for f in fair], color=_PASS, lw=1.2, label="fair stream, mean")
+    ax.plot(lengths, [1 - f.low95 for f in fair], color=_PASS, lw=1.0, ls="--", label="fair stream, 95% below")
     ax.set(xscale="log", yscale="log", xlabel="stream length L (bits)", ylabel="entropy deficit 1 − H (bit)")
+    values = np.concatenate(drawn + [[1 - fair[-1].mean, 1 - fair[0].low95]])
+    lo, hi = np.nanmin(values[values > 0]), np.nanmax(values)
+    ax.set_ylim(lo / 2, min(1.0, hi * 2))
     h_all = np.array([shannon_entropy(x[s])[0] for s in range(k)]) + 0.0  # -0.0 -> 0.0 for a constant stream
-    label = f"H = {h_all[0]:.6f}" if k == 1 else f"H = {h_all.min():.6f} … {h_all.max():.6f}\n({k} streams)"
-    ax.text(0.98, 0.97, f"{label}, n = {n}", transform=ax.transAxes, ha="right", va="top",
-            bbox=dict(fc="white", ec="none", alpha=0.8))
-    ax.set_title("Shannon entropy (Fig. 18)", loc="left")
-    ax.legend(loc="lower left", fontsize=7.5)
+    label = f"H = {h_all[0]:.6f}" if k == 1 else f"H = {h_all.min():.6f} … {h_all.max():.6f} ({k} streams)"
+    ax.set_title(f"Shannon entropy (Fig. 18)\n{label}, n = {n}\nfair stream of n bits: mean {fair[-1].mean:.6f}, "
+                 f"95% ≥ {fair[-1].low95:.6f}", loc="left")
+    return dict(fontsize=7.5)
 
 
 def _fmt_p(p: float) -> str:
     return f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}"
 
 
-def _short(reason: str, width: int = 48) -> str:
-    return reason if len(reason) <= width else reason[: width - 1] + "…"
+def _wrap(reason: str, width: int = 46) -> str:
+    return "\n".join(textwrap.wrap(reason, width))
 
 
 def _nist_single(ax, result):
@@ -199,7 +209,7 @@ def _nist_single(ax, result):
         out = result.outcomes[name]
         if out.skipped[0] is not None:
             ax.text(floor * 1.5, y, "not applicable", va="center", fontsize=7.5, color="grey")
-            verdict = f"skipped: {_short(out.skipped[0])}"
+            verdict = _wrap(f"skipped: {out.skipped[0]}")
         else:
             p = out.p_values[0]
             ok = bool(out.passed(alpha)[0])
@@ -243,12 +253,19 @@ def _nist_multi(ax, result):
                     label=None if ticked else "NIST lower bound 1−α − 3σ")
             ticked = True
             u = [r.uniformity_p for r in rs if not math.isnan(r.uniformity_p)]
-            rows_note = f"lowest of {len(rs)} rows: " if len(rs) > 1 else ""
-            verdict = (f"{rows_note}{prop:.3f} of {rs[0].n_streams}" + (f", uniformity p {min(u):.3g}" if u else "")
-                       + ("  ok" if ok else "  FLAGGED"))
+            worst = min(rs, key=lambda r: r.n_passed / r.n_streams)
+            bad = sum(not (r.proportion_ok and r.uniformity_ok) for r in rs)
+            chance = sum(proportion_flag_probability(r.n_streams, alpha) for r in rs)
+            verdict = (f"{'lowest of ' + str(len(rs)) + ' rows: ' if len(rs) > 1 else ''}"
+                       f"{worst.n_passed}/{worst.n_streams} passed ({prop:.3f})"
+                       + (f", uniformity p {min(u):.3g}" if u else "")
+                       + (f"  FLAGGED {bad} of {len(rs)} ({chance:.2g} by chance)" if bad and len(rs) > 1
+                          else "  FLAGGED" if bad else "  ok"))
         ax.text(1.02, y, verdict, va="center", fontsize=7.5, transform=ax.get_yaxis_transform())
     ax.set(xlim=(left, 1.0), xlabel="proportion of streams passing (the lowest over each test's p-values)")
-    ax.set_title(f"NIST SP800-22 rev1a second level, {k} streams of {result.n_bits} bits (Table I)", loc="left")
+    note = uniformity_note(k)
+    ax.set_title(f"NIST SP800-22 rev1a second level, {k} streams of {result.n_bits} bits (Table I)"
+                 + (f"\nuniformity of the p-values {note}" if note else ""), loc="left")
     return names
 
 
@@ -297,12 +314,14 @@ def trng_figure(bits, *, conductance=None, result=None, max_lag: int = MAX_LAG, 
         panels.append((subs[0].add_subplot(grid[1 + i // 2, :] if last_alone else grid[1 + i // 2, i % 2]), draw))
     if result is not None:
         panels.append((subs[1].add_subplot(), lambda ax: _nist_table(ax, result)))
+    legends = []
     for letter, (ax, draw) in zip("abcdefgh", panels):
-        draw(ax)
+        legends.append((ax, draw(ax)))
         ax.set_title(f"({letter}) {ax.get_title(loc='left')}", loc="left", fontweight="bold")
         ax.grid(alpha=0.25, lw=0.5)
     if title:
         fig.suptitle(title)
+    place_legends(fig, [(ax, kwargs) for ax, kwargs in legends if kwargs is not None])
     return fig
 
 

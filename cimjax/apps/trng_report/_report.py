@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
-from cimjax.trng import autocorrelation, mcv_min_entropy, shannon_entropy
-from cimjax.trng import second_level, second_level_json
+from cimjax.trng import autocorrelation, fair_entropy, mcv_min_entropy, shannon_entropy
+from cimjax.trng import proportion_flag_probability, proportion_interval
+from cimjax.trng import second_level, second_level_json, uniformity_note
 from cimjax.trng import NistResult
 
 PASS_RULE = ("a test passes when each of its P p-values is >= alpha / P (Bonferroni over the "
@@ -19,11 +20,15 @@ def stream_extra(bits: np.ndarray, result: NistResult, max_lag: int = 16) -> dic
     n = bits.size
     lags = min(max_lag, n - 1)
     acf = autocorrelation(bits, lags)[0]
+    fair = fair_entropy(n)
     return {
         "alpha": result.config.alpha,
         "pass_rule": PASS_RULE,
         "ones_fraction": float(bits.mean()),
         "shannon_entropy": float(shannon_entropy(bits)[0]),
+        "shannon_entropy_fair": {"mean": fair.mean, "low95": fair.low95,
+                                 "meaning": f"a fair i.i.d. stream of {n} bits: mean entropy, and 95% of such "
+                                            "streams at or above low95 (exact, from Binomial(n, 1/2))"},
         "mcv_min_entropy": float(mcv_min_entropy(bits)[0]) if n >= 2 else None,
         "autocorrelation": {"lags": list(range(1, lags + 1)),
                             "values": [None if math.isnan(v) else float(v) for v in acf[1:]],
@@ -69,25 +74,36 @@ def text_table(bits: np.ndarray, result: NistResult) -> str:
         lines.append(f"{'Test':<{w0}}  {'P-value':<{w1}}  Result")
         lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
         ex = stream_extra(bits[s], result)
-        lines.append(f"Shannon entropy = {ex['shannon_entropy']:.6f}, MCV min-entropy = "
-                     f"{ex['mcv_min_entropy']:.6f}, ones = {ex['ones_fraction']:.6f}")
+        fair = ex["shannon_entropy_fair"]
+        lines.append(f"Shannon entropy = {ex['shannon_entropy']:.8f}, 1 - H = {1 - ex['shannon_entropy']:.2g} (a fair "
+                     f"stream of {bits.shape[1]} bits: mean {1 - fair['mean']:.2g}, 95% of streams below "
+                     f"{1 - fair['low95']:.2g}), MCV min-entropy = {ex['mcv_min_entropy']:.6f}, "
+                     f"ones = {ex['ones_fraction']:.6f}")
         for name, warns in ex["warnings"].items():
             lines += [f"note: {w}" for w in warns]
         lines.append("")
     if k > 4:
         lines.append(f"(per-stream tables of streams 1..{k - 1} omitted; use --json)")
     if k > 1:
-        lines.append(f"Second level over {k} streams (proportion passing, uniformity of p-values):")
+        low_bound = proportion_interval(k, alpha)[0]
+        lines.append(f"Second level over {k} streams: the proportion of streams passing each p-value (NIST accepts "
+                     f">= {low_bound:.4f} for {k} streams; the lowest over a test's p-values shown), and the "
+                     "uniformity of the p-values:")
+        note = uniformity_note(k)
+        if note:
+            lines.append(f"  (uniformity {note})")
         worst: dict[str, list] = {}
         for row in second_level(result, alpha):
             worst.setdefault(row.test, []).append(row)
         for name, rows in worst.items():
-            bad_prop = [r for r in rows if not r.proportion_ok]
-            bad_unif = [r for r in rows if not r.uniformity_ok]
-            low = min(r.n_passed / r.n_streams for r in rows)
+            bad = [r for r in rows if not (r.proportion_ok and r.uniformity_ok)]
+            low = min(rows, key=lambda r: r.n_passed / r.n_streams)
             u = [r.uniformity_p for r in rows if not math.isnan(r.uniformity_p)]
-            lines.append(f"  {name:<26} rows={len(rows):<4} min proportion={low:.4f} "
-                         f"(>= {rows[0].proportion_interval[0]:.4f}) "
-                         f"min uniformity p={min(u) if u else float('nan'):.6f} "
-                         f"{'FLAGGED' if bad_prop or bad_unif else 'ok'}")
+            unif = f"  min uniformity p {min(u):.6f}" if u else ""
+            chance = sum(proportion_flag_probability(r.n_streams, alpha) for r in rows)
+            lines.append(f"  {name:<26} rows={len(rows):<4} lowest proportion {low.n_passed / low.n_streams:.4f} "
+                         f"({low.n_passed}/{low.n_streams} passed){unif}  "
+                         + (f"FLAGGED ({len(bad)} of {len(rows)} rows; a perfect source flags {chance:.2g} by chance)"
+                            if bad else "ok"))
     return "\n".join(lines)
+
