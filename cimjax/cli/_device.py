@@ -74,11 +74,7 @@ def _calibrate(args) -> int:
     if args.plot:
         from cimjax.apps.calibration import plot_switching
 
-<<<<<<< HEAD
-        plot_switching(args.plot, pooled.curve, data, title=f"{source}: maximum-likelihood fit")
-=======
-        plot_switching(args.plot, pooled.curve, data, title=f"{Path(args.csv).name}: maximum-likelihood fit")
->>>>>>> wt-pics
+        plot_switching(args.plot, pooled.curve, data, title=f"{Path(source).name}: maximum-likelihood fit")
         print(f"plot -> {args.plot}")
     return 0
 
@@ -130,12 +126,7 @@ def _curve(args) -> int:
     if args.plot:
         from cimjax.apps.calibration import plot_switching
 
-<<<<<<< HEAD
-        plot_switching(args.plot, curve, data, voltage=voltage, title=str(args.params))
-=======
-        data = load_switching_csv(args.data) if args.data else None
-        plot_switching(args.plot, curve, data, voltage=args.voltage, title=Path(args.params).name)
->>>>>>> wt-pics
+        plot_switching(args.plot, curve, data, voltage=voltage, title=Path(args.params).name)
         out["plot"] = args.plot
         text += ("\n" if text else "") + f"plot -> {args.plot}"
     print(json.dumps(out) if args.json else text)

@@ -25,12 +25,9 @@ def register(subparsers) -> None:
                         "(default: %(default)s)")
     s.add_argument("--seed", type=int, default=0, help="seed of the samples; sample i depends only on (seed, i)")
     s.add_argument("--steps", type=int, default=None, help="reverse steps (default: the configuration's)")
-<<<<<<< HEAD
     s.add_argument("--force", action="store_true",
                    help="replace a non-empty --out folder that is not a resumable run with these parameters")
-=======
     s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw the first 100 samples as a grid")
->>>>>>> wt-pics
     _common(s)
     s.set_defaults(func=_sample, resumable=True)
 
@@ -67,14 +64,11 @@ def _sample(args) -> int:
         raise CimjaxError(f"--steps {args.steps} must be >= 1 (number of reverse SDE steps)")
     if args.n < 1 or args.batch < 1:
         raise CimjaxError(f"--n {args.n} and --batch {args.batch} must be >= 1")
-<<<<<<< HEAD
+    if args.plot is not None:
+        from cimjax.cli._checks import output_file
+
+        output_file(args.plot, "--plot", (".png",))
     from cimjax.apps.diffusion import MANIFEST
-=======
-    if args.plot is not None and not args.plot.lower().endswith(".png"):
-        raise CimjaxError(f"--plot {args.plot!r} must end in .png")
-    from cimjax.apps.diffusion import prepare_models
-    from cimjax.apps.diffusion import run_sample
->>>>>>> wt-pics
 
     # a folder holding a sampling run is resumed (or, with other parameters, refused by run_sample)
     _check_inputs(args, args.force or (Path(args.out) / MANIFEST).is_file())

@@ -11,12 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from cimjax.errors import ConfigError
-<<<<<<< HEAD
 from cimjax._io import FIGURE_SUFFIXES as PLOT_SUFFIXES
-from cimjax._io import save_figure_atomic
-=======
 from cimjax._io import place_legends, save_figure_atomic
->>>>>>> wt-pics
 from cimjax.trng import as_bit_matrix
 from cimjax.trng import autocorrelation, fair_entropy, hamming_distance, second_level, shannon_entropy
 from cimjax.trng import proportion_flag_probability, uniformity_note
