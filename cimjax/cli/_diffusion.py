@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cimjax.cli._distributed import add_arguments as add_distributed_arguments
+
 __all__ = ["register"]
 
 
@@ -29,6 +31,7 @@ def register(subparsers) -> None:
                    help="replace a non-empty --out folder that is not a resumable run with these parameters")
     s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw the first 100 samples as a grid")
     _common(s)
+    add_distributed_arguments(s)
     s.set_defaults(func=_sample, resumable=True)
 
     d = subparsers.add_parser("demo", help="the main job: train or load, sample ex-situ and in-situ, "
@@ -72,6 +75,10 @@ def _sample(args) -> int:
 
     # a folder holding a sampling run is resumed (or, with other parameters, refused by run_sample)
     _check_inputs(args, args.force or (Path(args.out) / MANIFEST).is_file())
+    from cimjax.cli._distributed import initialize
+
+    # before anything touches a device: the run's settings must agree across processes
+    initialize(args, {k: getattr(args, k) for k in ("n", "batch", "sampler", "seed", "steps", "quick", "mnist")})
     from cimjax.apps.diffusion import prepare_models, run_sample
 
     config = _config(args)
@@ -79,7 +86,7 @@ def _sample(args) -> int:
     info = run_sample(models, sampler=args.sampler, n=args.n, batch=args.batch, out=args.out, seed=args.seed,
                       n_steps=args.steps, force=args.force)
     print(f"{len(info['completed'])}/{info['n_shards']} shards in {args.out}")
-    if args.plot is not None:
+    if args.plot is not None and info.get("process", 0) == 0:
         from cimjax.apps.diffusion import save_sample_grid
 
         print(f"wrote figure {args.plot} (the first {save_sample_grid(args.out, args.plot)} samples)")

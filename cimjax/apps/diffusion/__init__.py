@@ -36,6 +36,7 @@ from cimjax.apps.diffusion._report import evaluate as evaluate
 from cimjax.apps.diffusion._report import prepare_out_dir as prepare_out_dir
 from cimjax.apps.diffusion._report import run_demo as run_demo
 from cimjax.apps.diffusion._sample_io import MANIFEST as MANIFEST
+from cimjax.apps.diffusion._sample_io import load_samples as load_samples
 from cimjax.apps.diffusion._sample_io import run_sample as run_sample
 from cimjax.apps.diffusion._sample_io import save_sample_grid as save_sample_grid
 from cimjax.apps.diffusion._training import EpsScore as EpsScore
@@ -71,6 +72,7 @@ __all__ = [
     "prepare_models",
     "repeat_passes",
     "run_demo",
+    "load_samples",
     "run_sample",
     "save_checkpoint",
     "save_embedding",

@@ -20,7 +20,7 @@ from cimjax.apps.diffusion._nets import VAE, Classifier
 from cimjax.apps.diffusion._training import EpsScore, latent_stats, train_classifier, train_insitu, train_score, train_vae
 from cimjax.sde import VESDE, VPSDE, AbstractSDE, ExSituStep, InSituStep, SubVPSDE, prior_keys, sample_reverse
 
-__all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate"]
+__all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate", "sampler_step"]
 
 
 def default_cache_dir() -> Path:
@@ -117,6 +117,17 @@ def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, 
                   in_situ, insitu_params, tuple(trained))
 
 
+def sampler_step(models: Models, sampler: str, n_steps: int):
+    """(ReverseStep, params) of 'ex_situ' or 'in_situ', after checking it can run `n_steps` steps."""
+    if sampler not in ("ex_situ", "in_situ"):
+        raise ConfigError(f"{sampler=} must be 'ex_situ', 'in_situ' or 'prior'")
+    if sampler == "in_situ" and n_steps != models.cfg.n_steps:
+        raise ConfigError(f"{n_steps=}: the in-situ network was trained for n_steps={models.cfg.n_steps} "
+                         "(its pass gives the whole step's differential); retrain with that step count")
+    models.sde.time_grid(n_steps)  # n_steps >= 1, checked before any compute
+    return models.step(sampler)
+
+
 def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0, batch: int = 1000,
              n_steps: int | None = None, progress: bool = True) -> np.ndarray:
     """Latents [n, L] from 'ex_situ', 'in_situ' or 'prior' (x_T itself: the decoded-noise ceiling)."""
@@ -127,13 +138,7 @@ def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0,
     if sampler == "prior":
         keys = prior_keys(jnp.uint32(seed), jnp.arange(start, start + n, dtype=jnp.uint32))
         return np.asarray(jax.vmap(lambda k: models.sde.prior_sample(k, (dim,)))(keys))
-    if sampler not in ("ex_situ", "in_situ"):
-        raise ConfigError(f"{sampler=} must be 'ex_situ', 'in_situ' or 'prior'")
-    if sampler == "in_situ" and n_steps != models.cfg.n_steps:
-        raise ConfigError(f"{n_steps=}: the in-situ network was trained for n_steps={models.cfg.n_steps} "
-                         "(its pass gives the whole step's differential); retrain with that step count")
-    models.sde.time_grid(n_steps)  # n_steps >= 1, checked before any compute
-    step, params = models.step(sampler)
+    step, params = sampler_step(models, sampler, n_steps)
     out = []
     for s in tqdm(range(start, start + n, batch), desc=f"sampling {sampler}", disable=not progress, leave=False):
         out.append(sample_reverse(step, params, models.sde, n_steps=n_steps, dim=dim, seed=seed, start=s,

@@ -5,6 +5,13 @@ Layout of the results folder: `images_NNNNN.npy` ([b, side, side] float32 in [0,
 and `manifest.json` listing the run's parameters and the completed shards. Sample i is
 the same whatever the batch (its randomness comes from (seed, i)), so a resumed run
 equals an uninterrupted one.
+
+In a run of several processes (`jax.distributed`) a shard is one global batch over every
+process's devices; each process writes only its own rows, as `images_NNNNN.pP.npy` and
+`latents_NNNNN.pP.npy`, and process 0 records in the manifest which process wrote which
+global indices once every part of the shard is on disk. The union of the parts equals
+the single-process shard (`load_samples` reads either layout). A killed run resumes at
+the first shard the manifest does not list, with any number of processes.
 """
 
 from __future__ import annotations
@@ -14,15 +21,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
 from cimjax.errors import ConfigError, DataFileError
 from cimjax._io import atomic_path, read_json, write_json_atomic
 from cimjax.apps.diffusion._config import config_hash, stage_config
-from cimjax.apps.diffusion._pipeline import generate
+from cimjax.apps.diffusion._pipeline import sampler_step
 from cimjax.apps.diffusion._plots import save_grid
+from cimjax.sde import sample_reverse_local
 
-__all__ = ["run_sample", "MANIFEST", "save_sample_grid"]
+__all__ = ["run_sample", "MANIFEST", "save_sample_grid", "load_samples"]
 
 MANIFEST = "manifest.json"
 
@@ -32,8 +41,13 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(tmp, array)
 
 
-def _open_run(out: Path, run: dict[str, Any], force: bool) -> list[int]:
-    """Checks `out` against `run`; returns the shards already completed (resume)."""
+def _parts(out: Path, k: int, parts: dict) -> list[dict]:
+    """The files of shard k: the manifest's parts of it, or the whole-shard pair."""
+    return parts.get(str(k)) or [{"images": f"images_{k:05d}.npy", "latents": f"latents_{k:05d}.npy"}]
+
+
+def _open_run(out: Path, run: dict[str, Any], force: bool) -> tuple[list[int], dict]:
+    """Checks `out` against `run`; returns the shards already completed and their parts (resume)."""
     manifest = out / MANIFEST
     if manifest.exists():
         stored = read_json(manifest, "sampling manifest")
@@ -41,8 +55,10 @@ def _open_run(out: Path, run: dict[str, Any], force: bool) -> list[int]:
             raise DataFileError(f"{manifest}: expected a JSON object, got {type(stored).__name__}")
         diff = [f"{k}: {stored.get(k)!r} -> {v!r}" for k, v in run.items() if stored.get(k) != v]
         if not diff:
-            return [k for k in stored.get("completed", [])
-                    if (out / f"images_{k:05d}.npy").exists() and (out / f"latents_{k:05d}.npy").exists()]
+            parts = stored.get("parts", {})
+            done = [k for k in stored.get("completed", [])
+                    if all((out / f[name]).exists() for f in _parts(out, k, parts) for name in ("images", "latents"))]
+            return done, {str(k): parts[str(k)] for k in done if str(k) in parts}
         if not force:
             raise ConfigError(f"{out} holds a sampling run with other parameters ({'; '.join(diff)}); "
                              "pass --force to replace it or choose another --out")
@@ -52,7 +68,7 @@ def _open_run(out: Path, run: dict[str, Any], force: bool) -> list[int]:
         for f in out.glob("*.npy"):
             f.unlink()
         manifest.unlink(missing_ok=True)
-    return []
+    return [], {}
 
 
 def run_sample(models, *, sampler: str, n: int, batch: int, out: str | os.PathLike, seed: int,
@@ -65,29 +81,61 @@ def run_sample(models, *, sampler: str, n: int, batch: int, out: str | os.PathLi
         raise ConfigError(f"--n {n} and --batch {batch} must be >= 1")
     if sampler not in ("ex_situ", "in_situ"):
         raise ConfigError(f"--sampler {sampler!r} must be 'ex_situ' or 'in_situ'")
-    models.sde.time_grid(n_steps)  # a zero or negative step count fails here, before any compute
+    step, params = sampler_step(models, sampler, n_steps)  # checks n_steps before any compute
+    rank, n_proc = jax.process_index(), jax.process_count()
     out = Path(out)
     run = {"sampler": sampler, "n": n, "batch": batch, "seed": seed, "n_steps": n_steps,
            "models": config_hash(stage_config(models.cfg, "insitu"))}
-    done = set(_open_run(out, run, force))
+    done_list, parts = _open_run(out, run, force and rank == 0)
+    done = set(done_list)
     out.mkdir(parents=True, exist_ok=True)
     n_shards = -(-n // batch)
     if done:  # say so: a resumed run skips the shards a previous one wrote
         print(f"resuming at shard {min(set(range(n_shards)) - done, default=n_shards - 1) + 1}/{n_shards}",
               file=sys.stderr)
     side = models.data.side
-    for k in tqdm(range(n_shards), desc=f"cimjax sample ({sampler})", disable=not progress):
+
+    def record():
+        if rank == 0:
+            write_json_atomic(out / MANIFEST, {**run, "n_shards": n_shards, "completed": sorted(done),
+                                               "parts": parts})
+
+    for k in tqdm(range(n_shards), desc=f"cimjax sample ({sampler})", disable=not progress or rank != 0):
         if k in done:
             continue
         start = k * batch
-        z = generate(models, sampler, min(batch, n - start), seed=seed, start=start, batch=batch,
-                     n_steps=n_steps, progress=False)
-        _save_npy(out / f"latents_{k:05d}.npy", z.astype(np.float32))
-        _save_npy(out / f"images_{k:05d}.npy", models.decode(z).reshape(-1, side, side).astype(np.float32))
+        indices, z = sample_reverse_local(step, params, models.sde, n_steps=n_steps, dim=models.cfg.latent_dim,
+                                          seed=seed, start=start, count=min(batch, n - start))
+        suffix = f".p{rank}" if n_proc > 1 else ""
+        _save_npy(out / f"latents_{k:05d}{suffix}.npy", z.astype(np.float32))
+        _save_npy(out / f"images_{k:05d}{suffix}.npy", models.decode(z).reshape(-1, side, side).astype(np.float32))
+        if n_proc > 1:
+            parts[str(k)] = _gather_parts(k, rank, indices)
         done.add(k)
-        write_json_atomic(out / MANIFEST, {**run, "n_shards": n_shards, "completed": sorted(done)})
-    write_json_atomic(out / MANIFEST, {**run, "n_shards": n_shards, "completed": sorted(done)})
-    return {**run, "n_shards": n_shards, "completed": sorted(done)}
+        record()
+    record()
+    return {**run, "n_shards": n_shards, "completed": sorted(done), "parts": parts, "process": rank}
+
+
+def _gather_parts(k: int, rank: int, indices: np.ndarray) -> list[dict]:
+    """Every process's part of shard k (after all are written): file names, process, global indices."""
+    from jax.experimental import multihost_utils
+
+    lo_hi = np.array([indices.min(), indices.max() + 1] if len(indices) else [0, 0], np.int64)
+    every = np.asarray(multihost_utils.process_allgather(lo_hi)).reshape(-1, 2)  # also a barrier
+    return [{"process": p, "indices": [int(lo), int(hi)], "images": f"images_{k:05d}.p{p}.npy",
+             "latents": f"latents_{k:05d}.p{p}.npy"} for p, (lo, hi) in enumerate(every) if hi > lo]
+
+
+def load_samples(out: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """(latents [n_done, L], images [n_done, side, side]) of a sampling run's completed shards, in index order."""
+    out = Path(out)
+    info = read_json(out / MANIFEST, "sampling manifest")
+    parts = info.get("parts", {})
+    files = [f for k in sorted(info.get("completed", [])) for f in _parts(out, k, parts)]
+    if not files:
+        raise DataFileError(f"{out}: no completed shard")
+    return tuple(np.concatenate([np.load(out / f[name]) for f in files]) for name in ("latents", "images"))
 
 
 def save_sample_grid(out: str | os.PathLike, path: str | os.PathLike, n: int = 100) -> int:
@@ -96,16 +144,8 @@ def save_sample_grid(out: str | os.PathLike, path: str | os.PathLike, n: int = 1
     Raises:
       DataFileError: `out` holds no completed shard.
     """
-    out = Path(out)
-    info = read_json(out / MANIFEST, "sampling manifest")
-    images = []
-    for k in sorted(info.get("completed", [])):
-        if sum(len(x) for x in images) >= n:
-            break
-        images.append(np.load(out / f"images_{k:05d}.npy"))
-    if not images:
-        raise DataFileError(f"{out}: no completed shard to draw")
-    first = np.concatenate(images)[:n]
+    info = read_json(Path(out) / MANIFEST, "sampling manifest")
+    first = load_samples(out)[1][:n]
     side = first.shape[-1]
     save_grid(first.reshape(len(first), -1), side, path,
               title=f"{info['sampler']} sampler: first {len(first)} of {info['n']} samples (seed {info['seed']})", n=n)
