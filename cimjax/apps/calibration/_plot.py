@@ -12,11 +12,14 @@ from cimjax.device import SwitchingCurve
 
 
 def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: SwitchingData | None = None,
-                   voltage: float | None = None, title: str = "") -> None:
-    """Saves a two-panel PNG: P_sw vs voltage at each width, P_sw vs width at each voltage.
+                   voltage: float | None = None, title: str = "", residuals: np.ndarray | None = None) -> None:
+    """Saves a PNG: P_sw vs voltage at each width, P_sw vs width at each voltage.
 
     Measured fractions (switched / trials) are drawn as points in the colour of their fit line.
-    Without data, widths around the first peak and voltages around v50 are drawn.
+    Without data, widths around the first peak and voltages around v50 are drawn. With
+    `residuals` (one per data row, e.g. `cimjax.device.pearson_residuals`), a second row of
+    panels draws them against voltage and against width, with the +-2 band a fitting form keeps
+    about 95% of them in.
     """
     import matplotlib
 
@@ -38,7 +41,9 @@ def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: Switchi
     if voltage is not None and data is None:
         voltages = np.array([voltage])
 
-    fig, (ax_v, ax_t) = plt.subplots(1, 2, figsize=(11, 4.2))
+    panel_rows = 2 if residuals is not None and data is not None else 1
+    fig, axes = plt.subplots(panel_rows, 2, figsize=(11, 4.2 * panel_rows), squeeze=False)
+    ax_v, ax_t = axes[0]
     v_lo = min(voltages.min(), v50 - float(curve.window_10_90)) - 0.2
     v_hi = max(voltages.max(), v50 + float(curve.window_10_90)) + 0.2
     v_grid = np.linspace(v_lo, v_hi, 300)
@@ -59,6 +64,12 @@ def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: Switchi
     ax_t.axvline(t_peak * 1e9, color="grey", lw=0.8, ls="--")
     ax_v.legend(fontsize=7, title="width")
     ax_t.legend(fontsize=7, title="amplitude")
+    if panel_rows == 2:
+        for ax, x, label in ((axes[1][0], data.voltage, "pulse amplitude (V)"), (axes[1][1], data.width * 1e9, "pulse width (ns)")):
+            ax.plot(x, residuals, "o", ms=3, color="C0")
+            for level in (-2.0, 0.0, 2.0):
+                ax.axhline(level, color="grey", lw=0.8, ls="--" if level else "-")
+            ax.set(xlabel=label, ylabel="Pearson residual", title=f"residuals vs {label.split(' (')[0].split()[-1]}")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
