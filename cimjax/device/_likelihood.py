@@ -23,7 +23,7 @@ from scipy.special import expit
 from cimjax.errors import ConfigError
 from cimjax.device._models import FIT_INDEX, FIT_PARAMETERS, SwitchingModel
 from cimjax.device._precession import PrecessionCurve, precession_terms
-from cimjax.device._switching import SwitchingCurve
+from cimjax.device._switching import SwitchingCurve, bisect
 
 NS = 1e-9  # widths are fitted in nanoseconds
 _TINY = 1e-300
@@ -123,15 +123,7 @@ def first_peak_width_ns(theta, code):
     omega = 2.0 * jnp.pi / period
     h = lambda t: omega * t + jnp.arctan((1.0 / damping + t * rate) / omega) - jnp.pi  # noqa: E731
     lo, hi = 0.5 * jnp.pi / jax.lax.stop_gradient(omega), jnp.pi / jax.lax.stop_gradient(omega)
-
-    def step(_, bounds):
-        lo, hi = bounds
-        mid = 0.5 * (lo + hi)
-        below = jax.lax.stop_gradient(h(mid)) < 0
-        return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(0, 80, step, (lo, hi))
-    t0 = jax.lax.stop_gradient(0.5 * (lo + hi))
+    t0 = jax.lax.stop_gradient(bisect(lambda t: jax.lax.stop_gradient(h(t)) < 0, lo, hi, 80))
     return t0 - h(t0) / jax.grad(h)(t0)
 
 

@@ -12,6 +12,7 @@ from flax import struct
 from jax.scipy.special import ndtr, ndtri
 
 from cimjax.errors import ConfigError
+from cimjax.device._switching import bisect
 
 LINKS = ("logistic", "probit")
 # Below this fraction of the v50 value of omega^2 the in-plane state is not stable: no precession.
@@ -169,16 +170,8 @@ class PrecessionCurve:
         c, (voltage,) = self._expand(voltage)
         omega = c.omega(voltage)
         rate = 1.0 / c.dephasing_time**2
-        lo, hi = 0.5 * jnp.pi / omega, jnp.pi / omega
-
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            below = omega * mid + jnp.arctan((1.0 / c.damping_time + mid * rate) / omega) < jnp.pi
-            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-        lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
-        return 0.5 * (lo + hi)
+        below = lambda t: omega * t + jnp.arctan((1.0 / c.damping_time + t * rate) / omega) < jnp.pi  # noqa: E731
+        return bisect(below, 0.5 * jnp.pi / omega, jnp.pi / omega, iterations)
 
     @partial(jax.jit, static_argnames=("points", "iterations"))
     def voltage_for_probability(self, p, width, points: int = 512, iterations: int = 50) -> jax.Array:
@@ -190,32 +183,17 @@ class PrecessionCurve:
         i = jnp.argmax(above, axis=0)
         lo = jnp.take_along_axis(grid, jnp.maximum(i - 1, 0)[None], axis=0)[0]
         hi = jnp.take_along_axis(grid, i[None], axis=0)[0]
-
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            below = c.switching_probability(mid, width) < p
-            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-        lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
-        return jnp.where(jnp.any(above, axis=0) & (i > 0), 0.5 * (lo + hi), jnp.nan)
+        voltage = bisect(lambda v: c.switching_probability(v, width) < p, lo, hi, iterations)
+        return jnp.where(jnp.any(above, axis=0) & (i > 0), voltage, jnp.nan)
 
     @partial(jax.jit, static_argnames="iterations")
     def width_for_probability(self, p, voltage, iterations: int = 60) -> jax.Array:
         """Shortest width [s] giving `p` at `voltage` (bisection on the rising branch, up to the first peak)."""
         c, (p, voltage) = self._expand(p, voltage)
         hi = c.peak_width(voltage)
-        lo = jnp.zeros_like(hi)
-
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            below = c.switching_probability(voltage, mid) < p
-            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
         reachable = (c.switching_probability(voltage, hi) >= p) & (c.switching_probability(voltage, 0.0) <= p)
-        lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
-        return jnp.where(reachable, 0.5 * (lo + hi), jnp.nan)
+        width = bisect(lambda t: c.switching_probability(voltage, t) < p, jnp.zeros_like(hi), hi, iterations)
+        return jnp.where(reachable, width, jnp.nan)
 
 
 @jax.jit

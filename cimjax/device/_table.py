@@ -11,7 +11,7 @@ from flax import struct
 
 from cimjax.errors import ConfigError
 from cimjax.device._precession import PrecessionCurve
-from cimjax.device._switching import SwitchingCurve, _broadcast
+from cimjax.device._switching import SwitchingCurve, _broadcast, bisect
 
 
 def _interp_weights(axis, x):
@@ -71,16 +71,9 @@ class TableCurve:
         p, width = _broadcast(p, width)
         lo = jnp.full(p.shape, self.voltages[0])
         hi = jnp.full(p.shape, self.voltages[-1])
-
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            below = self.switching_probability(mid, width) < p
-            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-        lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
+        voltage = bisect(lambda v: self.switching_probability(v, width) < p, lo, hi, iterations)
         reachable = self.switching_probability(self.voltages[-1], width) >= p
-        return jnp.where(reachable, 0.5 * (lo + hi), jnp.nan)
+        return jnp.where(reachable, voltage, jnp.nan)
 
 
 Curve = SwitchingCurve | PrecessionCurve | TableCurve
