@@ -127,11 +127,13 @@ def test_likelihood_ratio_tests_use_the_boundary_mixture():
     assert selection.chosen.bic == min(c.bic for c in selection.candidates)
 
 
-def _replicated(seed, rho, copies=3, trials=400):
-    """`copies` rows per pulse; with rho > 0 each row's probability is Beta-distributed around P_sw."""
+def _replicated(seed, rho, copies=4, trials=400):
+    """`copies` rows per pulse (10 voltages x 6 widths); with rho > 0 each row's probability is
+    Beta-distributed around P_sw."""
     truth = FORMS["precession+amplitude"]
     rng = np.random.default_rng(seed)
-    v, w = (np.repeat(a.ravel(), copies) for a in np.meshgrid(VOLTAGES, WIDTHS, indexing="ij"))
+    grid = np.meshgrid(np.linspace(0.6, 2.6, 10), np.linspace(0.2e-9, 2.0e-9, 6), indexing="ij")
+    v, w = (np.repeat(a.ravel(), copies) for a in grid)
     p = np.asarray(truth.switching_probability(v, w), float)
     if rho > 0:
         p = rng.beta(p * (1 / rho - 1), (1 - p) * (1 / rho - 1))

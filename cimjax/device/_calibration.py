@@ -29,15 +29,15 @@ from cimjax.device._models import CORE, FIT_INDEX, FIT_PARAMETERS, SwitchingMode
 PARAMETERS = CORE
 DERIVED = ("first_peak_width", "window_10_90")
 _STARTS = 3  # local fits from the best grid periods (multi-start against aliasing)
-_PAD = 64  # rows are padded (trials = 0) to a multiple of this: one compilation per size class
+_PAD = 256  # rows are padded (trials = 0) to a power of two >= this: one compilation per size class
 
 _nll_jit = jax.jit(negative_log_likelihood)
 _grad_jit = jax.jit(jax.grad(negative_log_likelihood))
 
 
 def data_arrays(data: SwitchingData):
-    """(v, t_ns, k, n) float64, padded with empty rows to a multiple of _PAD."""
-    size = -(-len(data.voltage) // _PAD) * _PAD
+    """(v, t_ns, k, n) float64, padded with empty rows to a power of two >= _PAD."""
+    size = max(_PAD, 1 << (len(data.voltage) - 1).bit_length())
     pad = lambda a, fill: np.concatenate([np.asarray(a, float), np.full(size - len(a), fill)])  # noqa: E731
     v0, t0 = float(np.median(data.voltage)), float(np.median(data.width)) / NS
     return tuple(jnp.asarray(x, jnp.float64) for x in (pad(data.voltage, v0), pad(data.width / NS, t0),

@@ -103,7 +103,8 @@ def _preset_or_fit(key: str) -> tuple[DevicePreset | None, dict | None]:
 def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DevicePreset | None]:
     """The P-bit curve of a preset name, a preset JSON or a calibration JSON.
 
-    Returns (curve, preset), preset None for a calibration file (pooled curve).
+    Returns (curve, preset), preset None for a calibration file: its population's typical
+    device when it has one (array data), else its pooled curve.
 
     Raises:
       ConfigError: not a file and not a known preset (lists them), or a bad/other-version file.
@@ -112,7 +113,8 @@ def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DeviceP
     preset, fit = _preset_or_fit(key)
     if preset is not None:
         return preset.pbit, preset
-    return _parse_fit(fit, key)[0], None
+    pooled, _, obj = _parse_fit(fit, key)
+    return (_population(obj["population"], key)[0] if "population" in obj else pooled), None
 
 
 def _population(population, source: str):
