@@ -75,7 +75,7 @@ def _calibrate(args) -> int:
         population = fit_population(data, pooled.model, confidence=args.confidence, progress=not args.json)
         devices = population.fits
     elif len(data.devices) == 2:
-        devices = fit_devices(data, model=pooled.model, confidence=args.confidence)
+        devices = fit_devices(data, model=pooled.model.binomial, confidence=args.confidence)
     obj = save_fit_json(args.out, pooled, devices, source=str(args.csv), selection=selection, population=population)
     for message in selection.warnings:
         print(f"warning: {message}", file=sys.stderr)

@@ -171,7 +171,7 @@ def fit_population(data: SwitchingData, model: str | SwitchingModel, *, confiden
     """
     if not 0 < confidence < 1:
         raise ConfigError(f"{confidence=} must be in (0, 1)")
-    model = parse_switching_model(model) if isinstance(model, str) else dataclasses.replace(model, beta_binomial=False)
+    model = (parse_switching_model(model) if isinstance(model, str) else model).binomial
     devices = data.devices
     if len(devices) < 3:
         raise ConfigError(f"{data.source}: a population fit needs >= 3 devices, found {len(devices)}")

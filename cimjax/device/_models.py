@@ -77,9 +77,14 @@ class SwitchingModel:
         order = [m for m in MODIFIERS if m in self.modifiers or m == modifier]
         return dataclasses.replace(self, modifiers=tuple(order))
 
+    @property
+    def binomial(self) -> "SwitchingModel":
+        """The same form with the binomial likelihood."""
+        return dataclasses.replace(self, beta_binomial=False)
+
     def chain(self) -> list["SwitchingModel"]:
         """The nested chain from the base form to this one (each one modifier more)."""
-        parent = self.parent() if not self.beta_binomial else dataclasses.replace(self, beta_binomial=False)
+        parent = self.binomial if self.beta_binomial else self.parent()
         return ([] if parent is None else parent.chain()) + [self]
 
     def parent(self) -> "SwitchingModel | None":
