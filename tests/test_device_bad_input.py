@@ -121,3 +121,60 @@ def test_bad_bitstream_mode_and_state():
         pbit_bitstream(jnp.zeros(2, jnp.uint32), 0.5, 10, mode="flip")
     with pytest.raises(CimjaxError, match=r"initial_state=2 must be 0 or 1"):
         pbit_bitstream(jnp.zeros(2, jnp.uint32), 0.5, 10, initial_state=2)
+
+
+def _pulses_csv(tmp_path, pulses, device=None, trials=100):
+    """A CSV with one row per (voltage, width) pulse, half the trials switched."""
+    lines = [HEADER + (",device" if device else "")]
+    for v, w in pulses:
+        lines.append(f"{v},{w},{trials // 2},{trials}" + (f",{device(v, w)}" if device else ""))
+    return _csv(tmp_path, *lines)
+
+
+GRID = [(v, w) for v in (0.8, 1.2, 1.6, 2.0, 2.4) for w in (3e-10, 7e-10, 1.1e-9, 1.5e-9)]
+
+
+@pytest.mark.parametrize(
+    "pulses, args, expected",
+    [
+        (GRID, ["--model", "sigmoid"], "unknown switching model 'sigmoid'"),
+        (GRID, ["--model", "precession+amp"], "modifier 'amp' is not one of"),
+        ([(v, 7e-10) for v in (0.8, 1.2, 1.6, 2.0)], [],
+         "precession_period: 1 distinct width(s) [7e-10] cannot fit a precession period"),
+        ([(1.0, 3e-10), (2.0, 7e-10), (1.0, 1.1e-9)], ["--model", "normalised"],
+         "3 distinct pulses (voltage, width) < 4 parameters"),
+        ([(v, w) for v in (0.8, 1.6, 2.4) for w in (3e-10, 7e-10, 1.1e-9) if v == 1.6 or w == 7e-10],
+         ["--model", "precession+vcma"], "frequency_slope: the precession period must be seen at two voltages"),
+        ([(v, w) for v, w in GRID if w < 1.5e-9], ["--model", "precession+dephasing"],
+         "dephasing_time: 3 distinct widths cannot separate it from the other levels (needs >= 4)"),
+        ([(v, w) for v in (1.0, 2.0) for w in (3e-10, 7e-10, 1.1e-9)], ["--model", "precession+amplitude"],
+         "amplitude: 2 distinct voltages cannot separate it"),
+    ],
+)
+def test_unidentifiable_models_are_rejected_before_any_fit(tmp_path, monkeypatch, capsys, pulses, args, expected):
+    def no_fit(*a, **k):
+        raise AssertionError("a fit ran on bad input")
+
+    monkeypatch.setattr(calibration, "_levenberg_marquardt", no_fit)
+    path = _pulses_csv(tmp_path, pulses)
+    out = tmp_path / "p.json"
+    assert main(["device", "calibrate", str(path), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cimjax device: error: ") and expected in err, err
+    assert not out.exists()
+
+
+def test_each_device_of_an_array_must_identify_the_form(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(calibration, "_levenberg_marquardt", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    pulses = GRID + [(v, 7e-10) for v in (0.8, 1.2)]
+    path = _pulses_csv(tmp_path, pulses, device=lambda v, w: "d2" if (v, w) in pulses[-2:] else ("d0" if v < 1.5 else "d1"))
+    assert main(["device", "calibrate", str(path), "--out", str(tmp_path / "p.json")]) == 2
+    assert "(device 'd2')" in capsys.readouterr().err
+
+
+def test_beta_binomial_needs_more_than_one_trial(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(calibration, "_levenberg_marquardt", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    path = _csv(tmp_path, HEADER, *(f"{v},{w},1,1" for v, w in GRID))
+    assert main(["device", "calibrate", str(path), "--out", str(tmp_path / "p.json"), "--model", "precession",
+                 "--likelihood", "beta-binomial"]) == 2
+    assert "overdispersion: every row has trials <= 1" in capsys.readouterr().err

@@ -20,7 +20,16 @@ def register(subparsers) -> None:
                           "700ps); 'example' for the shipped synthetic data")
     cal.add_argument("--out", required=True, metavar="PARAMS.json", help="where to write the fitted parameters")
     cal.add_argument("--confidence", type=float, default=0.95, help="coverage of each reported interval (default 0.95)")
-    cal.add_argument("--plot", metavar="PNG", help="also draw data and fit (.png, .pdf or .svg)")
+    cal.add_argument("--plot", metavar="PNG",
+                     help="also draw data and fit, with Pearson residuals against V and t (.png, .pdf or .svg)")
+    cal.add_argument("--model", default="auto", metavar="auto|NAME",
+                     help="switching form: 'auto' (default: choose by BIC) or a name such as normalised (the "
+                          "peak-normalised SwitchingCurve), precession, precession+amplitude+vcma; modifiers: "
+                          "probit, amplitude, floor, dephasing, vcma")
+    cal.add_argument("--likelihood", default="auto", choices=("auto", "binomial", "beta-binomial"),
+                     help="count likelihood; auto: beta-binomial when replicate rows are over-dispersed (default auto)")
+    cal.add_argument("--json", action="store_true", help="print the model selection as JSON instead of text")
+    cal.add_argument("--seed", type=int, default=0, help="seed of the goodness-of-fit bootstrap (default 0)")
     cal.set_defaults(func=_calibrate)
 
     cur = sub.add_parser("curve", help="evaluate or invert P_sw(V, t) of a fit, preset file or preset name")
@@ -55,28 +64,64 @@ def _calibrate(args) -> int:
     output_file(args.out, "--out")
     if args.plot:
         output_file(args.plot, "--plot", FIGURE_SUFFIXES)
-    from cimjax.device import EXAMPLE_CSV, fit_devices, fit_switching_curve, load_switching_csv, save_fit_json
+    from cimjax.device import (EXAMPLE_CSV, check_population, fit_devices, fit_population, load_switching_csv,
+                               save_fit_json, select_switching_model)
 
     source = str(EXAMPLE_CSV) if example else args.csv
     data = load_switching_csv(source)  # validates every cell before any fit
-    pooled = fit_switching_curve(data, confidence=args.confidence)
-    devices = {}
-    if len(data.devices) > 1:
-        devices = fit_devices(data, confidence=args.confidence, progress=True)
-    save_fit_json(args.out, pooled, devices, source=source)
+    check_population(data, args.model)  # model name and per-device identifiability, before any fit
+    selection = select_switching_model(data, model=args.model, likelihood=args.likelihood,
+                                       confidence=args.confidence, seed=args.seed)
+    pooled = selection.fit
+    devices, population = {}, None
+    if len(data.devices) >= 3:
+        population = fit_population(data, pooled.model, confidence=args.confidence, progress=not args.json)
+        devices = population.fits
+    elif len(data.devices) == 2:
+        devices = fit_devices(data, model=pooled.model.binomial, confidence=args.confidence)
+    obj = save_fit_json(args.out, pooled, devices, source=source, selection=selection, population=population)
+    for message in selection.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    if args.plot:
+        from cimjax.apps.calibration import plot_switching
+        from cimjax.device import pearson_residuals
+
+        plot_switching(args.plot, pooled.curve, data, title=f"{Path(source).name}: {pooled.model.name}",
+                       residuals=pearson_residuals(pooled, data))
+    if args.json:
+        print(json.dumps({**obj["selection"], "out": args.out, "plot": args.plot,
+                          "population": obj.get("population")}, indent=2))
+        return 0
+    _print_selection(selection, args, devices, population)
+    return 0
+
+
+def _print_selection(selection, args, devices, population) -> None:
+    pooled, gof = selection.fit, selection.gof
     print(f"fitted {pooled.n_rows} rows, {pooled.n_trials} trials"
           + (f", {len(devices)} devices" if devices else "") + f" -> {args.out}")
+    chosen = selection.chosen
+    print(f"model {chosen.label}: log L = {pooled.log_likelihood:.2f}, AIC = {chosen.aic:.1f}, BIC = {chosen.bic:.1f}")
+    print(f"goodness of fit: {gof.statistic} {gof.value:.1f} on {gof.df} df, p = {gof.p_value:.3g} ({gof.method}); "
+          f"dispersion {gof.dispersion:.3f}")
+    print(f"selection: {selection.reason}")
+    print(f"  {'candidate':48s} {'P':>2s} {'log L':>11s} {'AIC':>10s} {'BIC':>10s}  LR test vs parent")
+    for c in sorted(selection.candidates, key=lambda c: c.bic):
+        test = f"LR {c.lr_statistic:.1f}, p = {c.lr_p_value:.2g}" if c.parent else ""
+        print(f"  {c.label:48s} {len(c.fit.model.parameters):2d} {c.fit.log_likelihood:11.2f} {c.aic:10.1f} "
+              f"{c.bic:10.1f}  {test}")
     for name, value in pooled.estimates.items():
         lo, hi = pooled.intervals[name]
         print(f"  {name:18s} {value:.6g}  ({args.confidence:.0%} interval {lo:.6g} .. {hi:.6g})")
-    if not pooled.converged:
-        print("warning: the fit did not converge cleanly (flat or indefinite likelihood); widen the data", file=sys.stderr)
+    if population is not None:
+        print(f"population ({len(population.devices)} devices, {population.model.name}; random effects): "
+              "typical device and device-to-device sd (fit space; plain sd of per-device fits in brackets)")
+        for name in population.parameters:
+            lo, hi = population.sd_intervals[name]
+            print(f"  {name:18s} {population.mean_si[name]:.6g}  sd {population.sd[name]:.4g} "
+                  f"({lo:.4g} .. {hi:.4g}) [plain {population.plain_sd[name]:.4g}]")
     if args.plot:
-        from cimjax.apps.calibration import plot_switching
-
-        plot_switching(args.plot, pooled.curve, data, title=f"{Path(source).name}: maximum-likelihood fit")
         print(f"plot -> {args.plot}")
-    return 0
 
 
 def _curve(args) -> int:

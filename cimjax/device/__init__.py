@@ -1,8 +1,9 @@
 """cimjax.device: VCMA-MTJ physics, the bottom layer.
 
 Data-bit (TMR, resistance spread, read noise), P-bit switching probability
-P_sw(V, t), differential pair, presets, calibration from measured CSVs, and the
-units physical inputs are written in.
+P_sw(V, t) in several nested forms, differential pair, presets, the units physical inputs
+are written in, and calibration from measured CSVs: model selection, goodness of fit and a
+population (random-effects) fit.
 Paper: Xiao et al., section II, Figs. 3, 6-19.
 """
 
@@ -29,6 +30,17 @@ from cimjax.device._measurements import SwitchingData as SwitchingData
 from cimjax.device._measurements import load_switching_csv as load_switching_csv
 from cimjax.device._measurements import save_switching_csv as save_switching_csv
 from cimjax.device._measurements import simulate_switching_data as simulate_switching_data
+from cimjax.device._goodness import GoodnessOfFit as GoodnessOfFit
+from cimjax.device._goodness import goodness_of_fit as goodness_of_fit
+from cimjax.device._goodness import pearson_residuals as pearson_residuals
+from cimjax.device._goodness import replicate_dispersion as replicate_dispersion
+from cimjax.device._hierarchy import PopulationFit as PopulationFit
+from cimjax.device._hierarchy import check_population as check_population
+from cimjax.device._hierarchy import fit_population as fit_population
+from cimjax.device._models import SwitchingModel as SwitchingModel
+from cimjax.device._models import parse_switching_model as parse_switching_model
+from cimjax.device._precession import BidirectionalCurve as BidirectionalCurve
+from cimjax.device._precession import PrecessionCurve as PrecessionCurve
 from cimjax.device._preset import PRESETS as PRESETS
 from cimjax.device._preset import SCHEMA_VERSION as SCHEMA_VERSION
 from cimjax.device._preset import DevicePreset as DevicePreset
@@ -37,6 +49,9 @@ from cimjax.device._preset import default_preset as default_preset
 from cimjax.device._preset import load_preset as load_preset
 from cimjax.device._preset import sample_pbit_curves as sample_pbit_curves
 from cimjax.device._preset import save_preset as save_preset
+from cimjax.device._selection import ModelCandidate as ModelCandidate
+from cimjax.device._selection import ModelSelection as ModelSelection
+from cimjax.device._selection import select_switching_model as select_switching_model
 from cimjax.device._switching import SwitchingCurve as SwitchingCurve
 from cimjax.device._switching import precession_period_for_peak as precession_period_for_peak
 from cimjax.device._table import TableCurve as TableCurve
@@ -49,6 +64,20 @@ from cimjax.device._units import units_of as units_of
 
 __all__ = [
     "AP_STATE",
+    "BidirectionalCurve",
+    "check_population",
+    "fit_population",
+    "goodness_of_fit",
+    "GoodnessOfFit",
+    "ModelCandidate",
+    "ModelSelection",
+    "parse_switching_model",
+    "pearson_residuals",
+    "PopulationFit",
+    "PrecessionCurve",
+    "replicate_dispersion",
+    "select_switching_model",
+    "SwitchingModel",
     "data_bit_state_for_sign",
     "DataBit",
     "default_preset",

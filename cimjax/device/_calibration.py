@@ -1,143 +1,156 @@
-"""Maximum-likelihood calibration of P_sw(V, t) from pulse-switching counts (binomial likelihood)."""
+"""Maximum-likelihood calibration of P_sw(V, t) from pulse-switching counts, for every switching form."""
 
 from __future__ import annotations
 
 import dataclasses
 from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from scipy import stats
 
-from cimjax.errors import ConfigError
+from cimjax.errors import ConfigError, DataFileError
+from cimjax.device._likelihood import (
+    NS,
+    STARTS,
+    TRANSFORMS,
+    curve_from_theta,
+    first_peak_width_ns,
+    log_choose,
+    negative_log_likelihood,
+    probabilities,
+    to_si,
+    window_10_90,
+)
 from cimjax.device._measurements import SwitchingData
-from cimjax.device._switching import LOGISTIC_10_90, SwitchingCurve
+from cimjax.device._models import CORE, FIT_INDEX, FIT_PARAMETERS, SwitchingModel, check_identifiable, parse_switching_model
 
-PARAMETERS = ("v50", "v_scale", "precession_period", "damping_time")
+PARAMETERS = CORE
 DERIVED = ("first_peak_width", "window_10_90")
-_NS = 1e-9  # widths are fitted in nanoseconds so every parameter is O(1)
+_STARTS = 3  # local fits from the best grid periods (multi-start against aliasing)
+_PAD = 256  # rows are padded (trials = 0) to a power of two >= this: one compilation per size class
+
+_nll_jit = jax.jit(negative_log_likelihood)
+_grad_jit = jax.jit(jax.grad(negative_log_likelihood))
 
 
-def _curve(theta) -> SwitchingCurve:
-    """Fit space (v50, log v_scale, log T/ns, log tau/ns) -> curve in volts and nanoseconds."""
-    return SwitchingCurve(theta[0], jnp.exp(theta[1]), jnp.exp(theta[2]), jnp.exp(theta[3]))
+def data_arrays(data: SwitchingData):
+    """(v, t_ns, k, n) float64, padded with empty rows to a power of two >= _PAD."""
+    size = max(_PAD, 1 << (len(data.voltage) - 1).bit_length())
+    pad = lambda a, fill: np.concatenate([np.asarray(a, float), np.full(size - len(a), fill)])  # noqa: E731
+    v0, t0 = float(np.median(data.voltage)), float(np.median(data.width)) / NS
+    return tuple(jnp.asarray(x, jnp.float64) for x in (pad(data.voltage, v0), pad(data.width / NS, t0),
+                                                          pad(data.switched, 0.0), pad(data.trials, 0.0)))
 
 
-def _nll(theta, v, t_ns, k, n):
-    """Binomial negative log-likelihood (without the constant log C(n, k))."""
-    c = _curve(theta)
-    z = (v - c.v50) / c.v_scale
-    h = c._g(t_ns) / c._g(c.first_peak_width)
-    log_p = jax.nn.log_sigmoid(z) + jnp.log(h)
-    # 1 - sigma(z) h = (1 - h) + h sigma(-z): no cancellation where p is close to 1.
-    log_q = jnp.log(jnp.maximum(1.0 - h, 0.0) + h * jax.nn.sigmoid(-z))
-    return -jnp.sum(jnp.where(k > 0, k * log_p, 0.0) + jnp.where(n - k > 0, (n - k) * log_q, 0.0))
-
-
-_nll_jit = jax.jit(_nll)
-_grad_jit = jax.jit(jax.grad(_nll))
-
-
-def _derived(theta):
-    c = _curve(theta)
-    return jnp.stack([c.first_peak_width, LOGISTIC_10_90 * c.v_scale])
-
-
-@jax.jit
-def _grid_start(v, t_ns, k, n):
-    """Best point of a coarse grid over the data's range: the multi-start that avoids the
-    wrong precession branch (the width oscillation makes the likelihood multi-modal in T)."""
-    v_lo, v_hi = jnp.min(v), jnp.max(v)
+@partial(jax.jit, static_argnames="beta_binomial")
+def _grid_starts(start, code, beta_binomial, v, t_ns, k, n):
+    """For each precession period of a log grid, the best (nll, theta) over a coarse grid of
+    (v50, v_scale, tau) within the data's range. The likelihood is multi-modal in T (the
+    width oscillation aliases with the sampled widths), so the best few periods seed the fit."""
+    used = n > 0
+    v_lo, v_hi = jnp.min(jnp.where(used, v, jnp.inf)), jnp.max(jnp.where(used, v, -jnp.inf))
+    t_lo, t_hi = jnp.min(jnp.where(used, t_ns, jnp.inf)), jnp.max(jnp.where(used, t_ns, -jnp.inf))
     span = jnp.maximum(v_hi - v_lo, 1e-3)
-    t_lo, t_hi = jnp.min(t_ns), jnp.max(t_ns)
-    v50 = jnp.linspace(v_lo, v_hi, 17)
-    log_s = jnp.log(span) + jnp.linspace(jnp.log(0.01), 0.0, 9)
-    log_t = jnp.linspace(jnp.log(0.5 * t_lo), jnp.log(8.0 * t_hi), 20)
-    log_tau = jnp.linspace(jnp.log(0.5 * t_lo), jnp.log(20.0 * t_hi), 10)
-    rest = jnp.stack([g.ravel() for g in jnp.meshgrid(log_s, log_t, log_tau, indexing="ij")], axis=-1)
+    v50 = jnp.linspace(v_lo, v_hi, 9)
+    log_s = jnp.log(span) + jnp.linspace(jnp.log(0.01), 0.0, 5)
+    log_tau = jnp.linspace(jnp.log(0.5 * t_lo), jnp.log(20.0 * t_hi), 6)
+    rest = jnp.stack([g.ravel() for g in jnp.meshgrid(v50, log_s, log_tau, indexing="ij")], axis=-1)
 
-    def best_for(v50_i):
-        thetas = jnp.concatenate([jnp.full((rest.shape[0], 1), v50_i), rest], axis=1)
-        nll = jax.vmap(lambda th: _nll(th, v, t_ns, k, n))(thetas)
+    def best_for(log_t):
+        thetas = jnp.tile(start, (rest.shape[0], 1)).at[:, jnp.array([0, 1, 3])].set(rest).at[:, 2].set(log_t)
+        nll = jax.vmap(lambda th: negative_log_likelihood(th, start, code, beta_binomial, v, t_ns, k, n))(thetas)
         nll = jnp.where(jnp.isfinite(nll), nll, jnp.inf)
         i = jnp.argmin(nll)
         return nll[i], thetas[i]
 
-    nlls, thetas = jax.lax.map(best_for, v50)
-    return thetas[jnp.argmin(nlls)]
+    return jax.lax.map(best_for, jnp.linspace(jnp.log(0.5 * t_lo), jnp.log(8.0 * t_hi), 24))
 
 
-@partial(jax.jit, static_argnames="iterations")
-def _lbfgs(theta, v, t_ns, k, n, iterations: int = 100):
-    """optax L-BFGS with a backtracking line search on the per-trial NLL."""
-    f = lambda th: _nll(th, v, t_ns, k, n) / jnp.maximum(jnp.sum(n), 1)
-    linesearch = optax.scale_by_backtracking_linesearch(max_backtracking_steps=20, store_grad=True)
-    opt = optax.lbfgs(linesearch=linesearch)
-    value_and_grad = optax.value_and_grad_from_state(f)
-
-    def step(_, carry):
-        theta, state = carry
-        value, grad = value_and_grad(theta, state=state)
-        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=f)
-        return optax.apply_updates(theta, updates), state
-
-    theta, _ = jax.lax.fori_loop(0, iterations, step, (theta, opt.init(theta)))
-    return theta
+_value = jax.jit(negative_log_likelihood, static_argnames="beta_binomial")
+_probabilities = jax.jit(probabilities)
 
 
-def _hessian(grad, theta, h=1e-5):
-    """Central-difference Hessian of the NLL from its exact gradient (symmetrised, float64).
+@partial(jax.jit, static_argnames="beta_binomial")
+def _gradient_hessian(theta, start, code, beta_binomial, v, t_ns, k, n, h=1e-5):
+    """Gradient and central-difference Hessian (symmetrised) of the NLL, both zero outside the
+    free coordinates: one batch of 2 D + 1 gradient calls, far cheaper to compile than
+    forward-over-reverse through the likelihood."""
+    grad_f = jax.grad(lambda th: negative_log_likelihood(th, start, code, beta_binomial, v, t_ns, k, n))
+    eye = h * jnp.eye(theta.shape[0], dtype=theta.dtype)
+    points = jnp.concatenate([theta[None], theta[None] + eye, theta[None] - eye])
+    grads = jax.lax.map(grad_f, points)  # not vmap: XLA CPU mis-evaluates the batched beta-binomial gradient (jax 0.10)
+    d = theta.shape[0]
+    diff = (grads[1 : d + 1] - grads[d + 1 :]) / (2.0 * h)
+    m = (code[:d] > 0).astype(theta.dtype)
+    return grads[0] * m, 0.5 * (diff + diff.T) * m[:, None] * m[None, :]
 
-    Four parameters need eight gradient calls; this avoids compiling a second-order program."""
-    cols = [(np.asarray(grad(theta + h * e)) - np.asarray(grad(theta - h * e))) / (2 * h) for e in np.eye(theta.shape[0])]
-    hess = np.stack(cols, axis=1)
-    return 0.5 * (hess + hess.T)
+
+# Box on the fit-space coordinates: a parameter running to its boundary (tau_phi -> inf, eps -> 0)
+# stops at a finite value far past any effect on P_sw instead of overflowing.
+_BOX = np.array([[-1e3, -30.0, -30.0, -30.0, -40.0, -40.0, -30.0, -1e3, -40.0],
+                 [1e3, 30.0, 30.0, 30.0, 40.0, 40.0, 30.0, 1e3, 40.0]])
 
 
-def _levenberg_marquardt(f, grad, theta, max_steps: int = 200, tol: float = 1e-9):
-    """Damped Newton (Levenberg-Marquardt) minimisation of f from `theta`."""
-    theta = np.asarray(theta, float)
-    value = float(f(theta))
-    hess = _hessian(grad, theta)
-    lam = 1e-3 * float(np.max(np.abs(np.diag(hess)))) + 1e-12
+def _levenberg_marquardt(start, model: SwitchingModel, arrays, max_steps: int = 100, tol: float = 1e-10):
+    """Damped Newton (Levenberg-Marquardt, Marquardt's diagonal scaling) on the free coordinates."""
+    args = (jnp.asarray(start), jnp.asarray(model.code), model.beta_binomial, *arrays)
+    f = lambda th: float(_value(jnp.asarray(th), *args))  # noqa: E731
+    gh = lambda th: [np.asarray(x) for x in _gradient_hessian(jnp.asarray(th), *args)]  # noqa: E731
+    m = model.mask.astype(float)
+    theta, value, lam = np.asarray(start, float), f(start), 1e-3
+    g, h = gh(theta)
     for _ in range(max_steps):
-        g = np.asarray(grad(theta))
-        step = np.linalg.solve(hess + lam * np.eye(theta.shape[0]), g)
-        trial = theta - step
-        trial_value = float(f(trial))
+        scale = np.maximum(np.abs(np.diag(h)), 1e-8) * m + (1.0 - m)
+        step = np.linalg.solve(h + np.diag(1.0 - m) + lam * np.diag(scale), g) * m
+        trial = np.clip(theta - step, *_BOX)
+        trial_value = f(trial)
         if np.isfinite(trial_value) and trial_value <= value:
-            converged = value - trial_value <= tol * max(1.0, abs(value)) and np.max(np.abs(step)) < 1e-7
-            theta, value, lam = trial, trial_value, lam / 5.0
-            hess = _hessian(grad, theta)
-            if converged:
+            done = value - trial_value <= tol * max(1.0, abs(value)) and np.max(np.abs(step)) < 1e-7
+            theta, value, lam = trial, trial_value, lam * 0.3
+            g, h = gh(theta)
+            if done:
                 break
         else:
-            lam *= 4.0
-            if lam > 1e12 * (1.0 + float(np.max(np.abs(np.diag(hess))))):
+            lam *= 5.0
+            if lam > 1e12:
                 break
-    return theta
+    return theta, value, g, h
+
+
+def _derived(theta, code):
+    return jnp.stack([first_peak_width_ns(theta, code), window_10_90(theta, code)])
+
+
+_derived_jit = jax.jit(_derived)
+_derived_jacobian = jax.jit(jax.jacobian(_derived))
 
 
 @dataclasses.dataclass(frozen=True)
 class SwitchingFit:
-    """Result of a maximum-likelihood fit of `SwitchingCurve` to switching counts.
+    """Result of a maximum-likelihood fit of one switching form to switching counts.
 
     Attributes:
-      curve: the fitted curve (scalar leaves, SI units).
-      estimates: parameter -> value (SI), for PARAMETERS and DERIVED.
+      curve: the fitted curve (`SwitchingCurve` or `PrecessionCurve`, scalar leaves, SI units).
+      estimates: parameter -> value (SI), for the form's free parameters and DERIVED
+        (first_peak_width is the first maximum over width at v50).
       stderr: parameter -> standard error from the observed Fisher information (delta method).
-      intervals: parameter -> (low, high) at `confidence`; v50 symmetric, the positive
-        parameters symmetric in log space (so they stay positive).
+      intervals: parameter -> (low, high) at `confidence`: symmetric in the fit space (v50 and
+        frequency_slope linear, positive parameters in log, probabilities in logit), so every
+        interval stays inside its parameter's range.
       confidence: coverage of each interval (not simultaneous).
-      covariance: 4x4 covariance of (v50, log v_scale, log T, log tau).
-      nll: minimised negative log-likelihood (without log C(n, k)).
+      covariance: covariance of the free fit-space coordinates (`model.parameters` order).
+      nll: minimised negative log-likelihood, including the binomial coefficients.
       converged: gradient small and Hessian positive definite at the optimum.
       n_rows, n_trials: data size.
       device: device identifier ("" for pooled data).
+      model: the fitted form.
+      theta: the full fit-space vector (`FIT_PARAMETERS` order; fixed coordinates unused).
+      information: observed Fisher information of the free coordinates (the NLL's Hessian).
     """
 
-    curve: SwitchingCurve
+    curve: object
     estimates: dict
     stderr: dict
     intervals: dict
@@ -148,90 +161,138 @@ class SwitchingFit:
     n_rows: int
     n_trials: int
     device: str = ""
+    model: SwitchingModel = SwitchingModel()
+    theta: np.ndarray | None = None
+    information: np.ndarray | None = None
+
+    @property
+    def log_likelihood(self) -> float:
+        return -self.nll
+
+    def predict(self, voltage, width) -> np.ndarray:
+        """P_sw of the fit at pulses (`voltage` [V], `width` [s]) in float64, from the fit space
+        (the likelihood's own evaluation; `curve` is the same in float32)."""
+        v, t = np.broadcast_arrays(np.asarray(voltage, float), np.asarray(width, float))
+        with jax.enable_x64(True):
+            p = _probabilities(jnp.asarray(self.theta), jnp.asarray(self.model.code), jnp.asarray(v), jnp.asarray(t / NS))
+        return np.asarray(p[0])
 
     def to_dict(self) -> dict:
         return {
-            "device": self.device, "converged": self.converged, "nll": self.nll,
+            "device": self.device, "model": self.model.name,
+            "likelihood": "beta-binomial" if self.model.beta_binomial else "binomial",
+            "converged": self.converged, "nll": self.nll,
             "n_rows": self.n_rows, "n_trials": self.n_trials, "confidence": self.confidence,
             "parameters": self.estimates, "stderr": self.stderr,
             "intervals": {k: list(v) for k, v in self.intervals.items()},
         }
 
 
-def fit_switching_curve(data: SwitchingData, *, confidence: float = 0.95, max_steps: int = 200) -> SwitchingFit:
-    """Maximum-likelihood fit of the closed-form P_sw(V, t) to every row of `data` (pooled).
+def _interval(name, x, se, z):
+    """(value, stderr, (lo, hi)) in SI of fit-space coordinate x with standard error se."""
+    value = to_si(name, x)
+    kind = TRANSFORMS[name]
+    lo, hi = to_si(name, x - z * se), to_si(name, x + z * se)
+    if kind == "logit":
+        return value, value * (1.0 - value) * se, (lo, hi)
+    return value, (se if kind == "linear" else value * se), (lo, hi)
 
-    Likelihood: switched_i ~ Binomial(trials_i, P_sw(V_i, t_i)). Optimisation, all in float64:
-    a coarse grid (multi-start against the multi-modal width oscillation), optax L-BFGS,
-    then a Levenberg-Marquardt (damped Newton) polish on the Hessian (exact jax gradient,
-    central differences), so the optimum and its Fisher information are accurate.
-    Uncertainty: covariance = inverse observed Fisher information (Hessian of the NLL) in the
-    fit space (v50, log v_scale, log T, log tau), mapped to SI by the delta method.
+
+def grow_start(theta, parent: SwitchingModel, model: SwitchingModel) -> np.ndarray:
+    """`theta` of `parent` as the start of `model`: the coordinates it frees near their nulls."""
+    start = np.asarray(theta, float).copy()
+    for name in set(model.parameters) - set(parent.parameters):
+        start[FIT_INDEX[name]] = STARTS[name]
+    return start
+
+
+def fit_theta(arrays, model: SwitchingModel, start=None):
+    """(theta, nll, gradient, Hessian) of `model` on padded `arrays` (`data_arrays`).
+
+    Without `start`, a base form starts from the grid and a form with modifiers from its
+    parent's optimum (`grow_start`): a chain of warm starts along `model.chain()`."""
+    if start is None and len(model.chain()) > 1:
+        parent = model.chain()[-2]
+        start = grow_start(fit_theta(arrays, parent)[0], parent, model)
+    if start is None:
+        nlls, thetas = (np.asarray(x) for x in _grid_starts(jnp.zeros(len(FIT_PARAMETERS)), jnp.asarray(model.code),
+                                                             model.beta_binomial, *arrays))
+        best = [_levenberg_marquardt(thetas[i], model, arrays) for i in np.argsort(nlls)[:_STARTS]]
+        theta, nll, g, h = min(best, key=lambda r: r[1] if np.isfinite(r[1]) else np.inf)
+    else:
+        theta, nll, g, h = _levenberg_marquardt(np.asarray(start, float), model, arrays)
+    constant = float(np.sum(log_choose(arrays[2], arrays[3])))
+    return np.asarray(theta), float(nll) - constant, np.asarray(g), np.asarray(h)
+
+
+def summarise_fit(theta, nll, g, h, model: SwitchingModel, data: SwitchingData, confidence: float) -> SwitchingFit:
+    """A `SwitchingFit` from an optimum: intervals from the inverse observed Fisher information."""
+    free = np.flatnonzero(model.mask)
+    hf = h[np.ix_(free, free)]
+    eig = np.linalg.eigvalsh(hf) if np.all(np.isfinite(hf)) else np.array([np.nan])
+    converged = bool(eig.min() > 0 and np.max(np.abs(g)) < 1e-3 * max(1.0, np.sqrt(eig.max())))  # nan: False
+    cov = np.linalg.inv(hf) if eig.min() > 0 else np.full(hf.shape, np.nan)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    se_fit = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    estimates, stderr, intervals = {}, {}, {}
+    for j, i in enumerate(free):
+        name = FIT_PARAMETERS[i]
+        estimates[name], stderr[name], intervals[name] = _interval(name, theta[i], se_fit[j], z)
+    with jax.enable_x64(True):
+        args = (jnp.asarray(theta), jnp.asarray(model.code))
+        der = np.asarray(_derived_jit(*args))
+        jac = np.asarray(_derived_jacobian(*args))[:, free]
+    der_se = np.sqrt(np.maximum(np.diag(jac @ cov @ jac.T), 0.0))
+    for i, (name, unit) in enumerate(zip(DERIVED, (NS, 1.0))):
+        estimates[name], stderr[name] = float(der[i] * unit), float(der_se[i] * unit)
+        intervals[name] = (float((der[i] - z * der_se[i]) * unit), float((der[i] + z * der_se[i]) * unit))
+    device = str(data.device[0]) if len(set(data.device)) == 1 else ""
+    return SwitchingFit(curve_from_theta(theta, model), estimates, stderr, intervals, confidence, cov, nll, converged,
+                        int(len(data.voltage)), int(np.sum(data.trials)), device, model, np.asarray(theta, float), hf)
+
+
+def fit_switching_curve(data: SwitchingData, *, model: str | SwitchingModel = "normalised",
+                        confidence: float = 0.95) -> SwitchingFit:
+    """Maximum-likelihood fit of one switching form to every row of `data` (pooled).
+
+    Likelihood: switched_i ~ Binomial(trials_i, P_sw(V_i, t_i)) (beta-binomial for a model with
+    `beta_binomial`). Optimisation, all in float64: a coarse grid (multi-start against the
+    multi-modal width oscillation) for the base form, warm starts along the nested chain for
+    modifiers, optax L-BFGS, then a Levenberg-Marquardt polish on the exact Hessian.
+    Uncertainty: covariance = inverse observed Fisher information in the fit space
+    (`cimjax.device._likelihood`), mapped to SI by the delta method.
+
+    Args:
+      model: a form name (`parse_switching_model`) or a `SwitchingModel`; "normalised" is today's form.
 
     Raises:
-      ConfigError: confidence outside (0, 1), no trials, or fewer distinct widths/voltages
-        than the model needs (>= 2 voltages, >= 3 widths).
+      ConfigError: confidence outside (0, 1), an unknown model name.
+      DataFileError: no trials, or data that cannot identify a parameter of the form (named).
     """
     if not 0 < confidence < 1:
         raise ConfigError(f"{confidence=} must be in (0, 1)")
+    model = parse_switching_model(model) if isinstance(model, str) else model
     if int(np.sum(data.trials)) == 0:
-        raise ConfigError(f"{data.source}: no trials to fit")
-    if len(np.unique(data.voltage)) < 2 or len(np.unique(data.width)) < 3:
-        raise ConfigError(f"{data.source}: need >= 2 distinct voltages and >= 3 distinct widths to fit 4 parameters")
+        raise DataFileError(f"{data.source}: no trials to fit")
+    check_identifiable(data, model)
     with jax.enable_x64(True):
-        arrays = [jnp.asarray(a, jnp.float64) for a in (data.voltage, data.width / _NS, data.switched, data.trials)]
-        f = lambda th: _nll_jit(jnp.asarray(th), *arrays)
-        grad = lambda th: _grad_jit(jnp.asarray(th), *arrays)
-        start = _grid_start(*arrays)
-        theta = _lbfgs(start, *arrays)
-        if not np.all(np.isfinite(np.asarray(theta))) or not f(theta) <= f(start):
-            theta = start  # L-BFGS went astray: polish from the grid point instead
-        theta = _levenberg_marquardt(f, grad, theta, max_steps=max_steps)
-        h = _hessian(grad, theta)
-        g = np.asarray(grad(theta))
-        eig = np.linalg.eigvalsh(h)
-        converged = bool(eig.min() > 0 and np.max(np.abs(g)) < 1e-3 * max(1.0, np.sqrt(eig.max())))
-        cov = np.linalg.inv(h) if eig.min() > 0 else np.full((4, 4), np.nan)
-        jac = np.asarray(jax.jacobian(_derived)(theta))
-        theta = np.asarray(theta)
-        der = np.asarray(_derived(theta))
-        nll = float(f(theta))
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    se_fit = np.sqrt(np.diag(cov))
-    unit = np.array([1.0, 1.0, _NS, _NS])
-    values = np.array([theta[0], *np.exp(theta[1:])]) * unit
-    estimates, stderr, intervals = {}, {}, {}
-    for i, name in enumerate(PARAMETERS):
-        estimates[name] = float(values[i])
-        if i == 0:
-            stderr[name] = float(se_fit[0])
-            intervals[name] = (float(values[0] - z * se_fit[0]), float(values[0] + z * se_fit[0]))
-        else:
-            stderr[name] = float(values[i] * se_fit[i])
-            intervals[name] = (float(values[i] * np.exp(-z * se_fit[i])), float(values[i] * np.exp(z * se_fit[i])))
-    der_cov = jac @ cov @ jac.T
-    for i, name in enumerate(DERIVED):
-        u = _NS if name == "first_peak_width" else 1.0
-        se = float(np.sqrt(der_cov[i, i]))
-        estimates[name], stderr[name] = float(der[i] * u), se * u
-        intervals[name] = (float((der[i] - z * se) * u), float((der[i] + z * se) * u))
-    curve = SwitchingCurve.create(*(estimates[p] for p in PARAMETERS))
-    return SwitchingFit(curve, estimates, stderr, intervals, confidence, cov, nll, converged,
-                        int(len(data.voltage)), int(np.sum(data.trials)), str(data.device[0]) if len(set(data.device)) == 1 else "")
+        arrays = data_arrays(data)
+        theta, nll, g, h = fit_theta(arrays, model)
+    return summarise_fit(theta, nll, g, h, model, data, confidence)
 
 
-def fit_devices(data: SwitchingData, *, confidence: float = 0.95, progress: bool = False) -> dict[str, SwitchingFit]:
+def fit_devices(data: SwitchingData, *, model: str | SwitchingModel = "normalised", confidence: float = 0.95,
+                progress: bool = False) -> dict[str, SwitchingFit]:
     """One `fit_switching_curve` per device of `data` (its `device` column), in file order."""
-    devices = data.devices
-    iterator = devices
+    iterator = data.devices
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(devices, desc="fitting devices", unit="device")
-    return {d: fit_switching_curve(data.select(d), confidence=confidence) for d in iterator}
+        iterator = tqdm(iterator, desc="fitting devices", unit="device")
+    return {d: fit_switching_curve(data.select(d), model=model, confidence=confidence) for d in iterator}
 
 
-def stack_curves(fits) -> SwitchingCurve:
+def stack_curves(fits):
     """Per-device curves of several fits as one curve whose leaves have shape (len(fits),)."""
     curves = [f.curve for f in (fits.values() if isinstance(fits, dict) else fits)]
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *curves)

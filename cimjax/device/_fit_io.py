@@ -10,6 +10,8 @@ import numpy as np
 from cimjax.errors import ConfigError
 from cimjax._io import read_json, write_json_atomic
 from cimjax.device._calibration import PARAMETERS, SwitchingFit
+from cimjax.device._likelihood import curve_from_parameters
+from cimjax.device._models import SwitchingModel, parse_switching_model
 from cimjax.device._preset import (
     PRESET_SCHEMA,
     PRESETS,
@@ -25,37 +27,48 @@ FIT_SCHEMA = "cimjax.device.switching_fit"
 
 
 def save_fit_json(path: str | os.PathLike, pooled: SwitchingFit, devices: dict[str, SwitchingFit] | None = None,
-                  source: str = "") -> dict:
-    """Writes a calibration (pooled fit, optional per-device fits and their spread) as JSON.
+                  source: str = "", selection=None, population=None) -> dict:
+    """Writes a calibration as JSON: the pooled fit, and optionally the model selection
+    (`select_switching_model`), per-device fits and the population (`fit_population`).
 
-    The per-device spread (mean and standard deviation of each parameter over devices, Fig. 13)
-    is included when there are two or more devices. Returns the written object.
+    With two or more devices, "spread" holds the plain mean and standard deviation of each
+    parameter over the per-device fits (Fig. 13; it includes each device's estimation error);
+    "population", when given, is the random-effects estimate that removes it and is what
+    `device_preset` uses. Returns the written object.
     """
     devices = devices or {}
     obj = {
         "schema": FIT_SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "model": "SwitchingCurve",
+        "model": pooled.model.name,
+        "likelihood": "beta-binomial" if pooled.model.beta_binomial else "binomial",
         "source": source,
         "pooled": pooled.to_dict(),
         "devices": [fit.to_dict() for fit in devices.values()],
     }
+    if selection is not None:
+        obj["selection"] = selection.to_dict()
     if len(devices) >= 2:
         obj["spread"] = {
             name: {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1))}
-            for name in pooled.estimates
+            for name in next(iter(devices.values())).estimates
             for vals in [[fit.estimates[name] for fit in devices.values()]]
         }
+    if population is not None:
+        obj["population"] = population.to_dict()
     write_json_atomic(path, obj)
     return obj
 
 
-def _curve_from(entry: dict, source: str) -> SwitchingCurve:
-    try:
-        params = entry["parameters"]
-        return SwitchingCurve.create(*(params[p] for p in PARAMETERS))
-    except (KeyError, TypeError) as err:
-        raise ConfigError(f"{source}: fit entry is missing parameter {err}; expected {PARAMETERS}") from None
+def _model_of(entry: dict, default: str, source: str) -> SwitchingModel:
+    name = entry.get("model", default) if isinstance(entry, dict) else default
+    return SwitchingModel() if name in ("SwitchingCurve", "normalised") else parse_switching_model(name)
+
+
+def _curve_from(entry: dict, source: str, default_model: str = "SwitchingCurve"):
+    if not isinstance(entry, dict) or not isinstance(entry.get("parameters"), dict):
+        raise ConfigError(f"{source}: fit entry has no 'parameters' object; expected {PARAMETERS}")
+    return curve_from_parameters(_model_of(entry, default_model, source), entry["parameters"], source)
 
 
 def load_fit_json(path: str | os.PathLike) -> tuple[SwitchingCurve, dict[str, SwitchingCurve], dict]:
@@ -69,8 +82,9 @@ def load_fit_json(path: str | os.PathLike) -> tuple[SwitchingCurve, dict[str, Sw
 
 def _parse_fit(obj, source: str) -> tuple[SwitchingCurve, dict[str, SwitchingCurve], dict]:
     check_schema(obj, FIT_SCHEMA, source)
-    pooled = _curve_from(obj.get("pooled", {}), source)
-    devices = {str(d.get("device", i)): _curve_from(d, source) for i, d in enumerate(obj.get("devices", []))}
+    default = str(obj.get("model", "SwitchingCurve"))
+    pooled = _curve_from(obj.get("pooled", {}), source, default)
+    devices = {str(d.get("device", i)): _curve_from(d, source, default) for i, d in enumerate(obj.get("devices", []))}
     return pooled, devices, obj
 
 
@@ -89,7 +103,8 @@ def _preset_or_fit(key: str) -> tuple[DevicePreset | None, dict | None]:
 def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DevicePreset | None]:
     """The P-bit curve of a preset name, a preset JSON or a calibration JSON.
 
-    Returns (curve, preset), preset None for a calibration file (pooled curve).
+    Returns (curve, preset), preset None for a calibration file: its population's typical
+    device when it has one (array data), else its pooled curve.
 
     Raises:
       ConfigError: not a file and not a known preset (lists them), or a bad/other-version file.
@@ -98,19 +113,39 @@ def load_curve(name_or_path: str | os.PathLike) -> tuple[SwitchingCurve, DeviceP
     preset, fit = _preset_or_fit(key)
     if preset is not None:
         return preset.pbit, preset
-    return _parse_fit(fit, key)[0], None
+    pooled, _, obj = _parse_fit(fit, key)
+    return (_population(obj["population"], key)[0] if "population" in obj else pooled), None
+
+
+def _population(population, source: str):
+    """(typical curve, SwitchingSpread) of a calibration's "population" entry."""
+    if not isinstance(population, dict) or not isinstance(population.get("sd"), dict):
+        raise ConfigError(f"{source}: 'population' needs 'model', 'typical' and 'sd' objects")
+    typical = curve_from_parameters(_model_of(population, "SwitchingCurve", source), population.get("typical") or {},
+                                    f"{source}: population")
+    try:
+        sd = {name: float(population["sd"][name]) for name in PARAMETERS}
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"{source}: population 'sd' needs {PARAMETERS} ({err})") from None
+    bad = [name for name, value in sd.items() if not value >= 0]
+    if bad:
+        raise ConfigError(f"{source}: population 'sd' of {bad} must be >= 0")
+    return typical, SwitchingSpread(*(np.float32(sd[name]) for name in PARAMETERS))
 
 
 def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
     """The device a crossbar's P-bits are made of: a preset name, a preset JSON or a calibration JSON.
 
-    A calibration JSON (`cimjax device calibrate`) replaces the default preset's P-bit:
-    its pooled curve is the nominal one; the write pulse is the default width (700 ps,
-    Fig. 11) at the voltage where the pooled curve switches with probability 0.5 (the
-    paper's operating point, Fig. 12); and the device-to-device spread is the measured one
-    when the file holds two or more devices (standard deviation of v50, relative standard
-    deviations of the positive parameters as lognormal sigmas), else the default preset's
-    (Fig. 13, an assumption for your devices). The data-bit stays the default preset's.
+    A calibration JSON (`cimjax device calibrate`) replaces the default preset's P-bit.
+    With a "population" (array data, `fit_population`) the nominal P-bit is the population's
+    typical device and the spread its random-effects sd (estimation error removed; the sd of
+    v50 in volts, of the positive parameters in log space as lognormal sigmas). Otherwise
+    the pooled curve is the nominal one, and the spread is the plain per-device one when the
+    file holds two or more devices (standard deviation of v50, relative standard deviations
+    of the positive parameters), else the default preset's (Fig. 13, an assumption for your
+    devices). The write pulse is the default width (700 ps, Fig. 11) at the voltage where the
+    nominal curve first switches with probability 0.5 (the paper's operating point, Fig. 12).
+    The data-bit stays the default preset's.
 
     Raises:
       ConfigError: not a file and not a known preset (lists them), or a bad/other-version file.
@@ -122,7 +157,9 @@ def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
     pooled, _, obj = _parse_fit(fit, key)
     base = default_preset()
     spread = base.pbit_spread
-    if "spread" in obj:
+    if "population" in obj:
+        pooled, spread = _population(obj["population"], key)
+    elif "spread" in obj:
         try:
             stats = {name: (float(obj["spread"][name]["mean"]), float(obj["spread"][name]["std"])) for name in PARAMETERS}
         except (KeyError, TypeError, ValueError) as err:

@@ -18,6 +18,7 @@ from cimjax.errors import ConfigError
 from cimjax._io import parse_json, read_text, write_json_atomic
 from cimjax.device._data_bit import DataBit
 from cimjax.device._differential_pair import DifferentialPair
+from cimjax.device._precession import PrecessionCurve
 from cimjax.device._switching import SwitchingCurve
 
 PRESET_SCHEMA = "cimjax.device.preset"
@@ -48,7 +49,7 @@ class DevicePreset:
 
     Attributes:
       data_bit: the data-bit model (both devices of a pair).
-      pbit: nominal P-bit switching curve (scalar leaves).
+      pbit: nominal P-bit switching curve (scalar leaves): a `SwitchingCurve` or a `PrecessionCurve`.
       pbit_spread: device-to-device spread of the curve's parameters (Fig. 13).
       read_voltage: read bias [V].
       calibrated_voltage: write amplitude of the P-bit configuration [V].
@@ -77,7 +78,7 @@ class DevicePreset:
             "schema_version": SCHEMA_VERSION,
             "name": self.name,
             "data_bit": fields(self.data_bit),
-            "pbit": fields(self.pbit),
+            "pbit": _curve_fields(self.pbit),
             "pbit_spread": fields(self.pbit_spread),
             "read_voltage": _num(self.read_voltage),
             "calibrated_voltage": _num(self.calibrated_voltage),
@@ -95,13 +96,18 @@ class DevicePreset:
             spread = {k: float(v) for k, v in obj["pbit_spread"].items()}
             if set(spread) != set(SwitchingSpread.__dataclass_fields__) or min(spread.values()) < 0:
                 raise ConfigError(f"{source}: pbit_spread must have non-negative {sorted(SwitchingSpread.__dataclass_fields__)}")
-            pbit = obj["pbit"]
-            missing = set(SwitchingCurve.__dataclass_fields__) - set(pbit)
+            pbit = dict(obj["pbit"])
+            form = PrecessionCurve if "link" in pbit else SwitchingCurve
+            needed = set(SwitchingCurve.__dataclass_fields__)
+            missing = needed - set(pbit)
             if missing:
                 raise ConfigError(f"{source}: pbit is missing {sorted(missing)}")
+            unknown = set(pbit) - set(form.__dataclass_fields__)
+            if unknown:
+                raise ConfigError(f"{source}: pbit has unknown fields {sorted(unknown)} for {form.__name__}")
             return cls(
                 data_bit=DataBit.create(**obj["data_bit"]),
-                pbit=SwitchingCurve.create(**pbit),
+                pbit=form.create(**pbit),
                 pbit_spread=SwitchingSpread(**{k: jnp.float32(v) for k, v in spread.items()}),
                 read_voltage=jnp.float32(obj["read_voltage"]),
                 calibrated_voltage=jnp.float32(obj["calibrated_voltage"]),
@@ -118,6 +124,17 @@ class DevicePreset:
     @classmethod
     def from_json(cls, text: str, source: str = "<preset>") -> "DevicePreset":
         return cls.from_dict(parse_json(text, source), source)
+
+
+def _curve_fields(curve) -> dict:
+    """A curve's parameters for JSON: every leaf of a `SwitchingCurve`; for a `PrecessionCurve`
+    its link and the leaves off their null values (no dephasing is written as absent, not inf)."""
+    out = {f.name: getattr(curve, f.name) for f in dataclasses.fields(curve) if f.name != "link"}
+    if isinstance(curve, PrecessionCurve):
+        nulls = {"amplitude": 1.0, "floor": 0.0, "dephasing_time": math.inf, "frequency_slope": 0.0}
+        out = {k: v for k, v in out.items() if not (k in nulls and float(v) == nulls[k])}
+        return {**{k: _num(v) for k, v in out.items()}, "link": curve.link}
+    return {k: _num(v) for k, v in out.items()}
 
 
 def check_schema(obj, schema: str, source: str) -> None:
@@ -193,7 +210,10 @@ def save_preset(preset: DevicePreset, path: str | os.PathLike) -> None:
 
 
 def sample_pbit_curves(key: jax.Array, preset: DevicePreset, shape) -> SwitchingCurve:
-    """Per-device P-bit curves drawn with the preset's spread (Fig. 13); leaves of shape `shape`."""
+    """Per-device P-bit curves drawn with the preset's spread (Fig. 13); leaves of shape `shape`.
+
+    The spread moves v50, v_scale, precession_period and damping_time; a `PrecessionCurve`'s
+    other parameters stay at their nominal values for every device."""
     return _sample_pbit_curves(key, preset, tuple(int(s) for s in shape))
 
 
@@ -202,7 +222,7 @@ def _sample_pbit_curves(key, preset, shape):
     k = jax.random.split(key, 4)
     c, s = preset.pbit, preset.pbit_spread
     z = [jax.random.normal(ki, shape) for ki in k]
-    return SwitchingCurve(
+    return c.replace(
         v50=c.v50 + s.sigma_v50 * z[0],
         v_scale=c.v_scale * jnp.exp(s.sigma_log_v_scale * z[1]),
         precession_period=c.precession_period * jnp.exp(s.sigma_log_period * z[2]),

@@ -23,6 +23,20 @@ def _broadcast(*arrays):
     return [jnp.broadcast_to(a, shape) for a in arrays]
 
 
+def bisect(below, lo, hi, iterations: int):
+    """Midpoint after `iterations` bisection steps on [lo, hi], where `below(x)` is True left of
+    the root and False right of it (elementwise; jit-friendly)."""
+
+    def step(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        left = below(mid)
+        return jnp.where(left, mid, lo), jnp.where(left, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
+    return 0.5 * (lo + hi)
+
+
 @struct.dataclass
 class SwitchingCurve:
     """Closed-form switching probability of a VCMA-MTJ P-bit under one write pulse.
@@ -145,16 +159,8 @@ class SwitchingCurve:
         c, (p, voltage) = self._expand(p, voltage)
         target = p / c.voltage_factor(voltage)
         hi = c.first_peak_width
-        lo = jnp.zeros_like(hi)
-
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            below = c.width_factor(mid) < target
-            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-        lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
-        return jnp.where((target > 0) & (target <= 1), 0.5 * (lo + hi), jnp.nan)
+        width = bisect(lambda t: c.width_factor(t) < target, jnp.zeros_like(hi), hi, iterations)
+        return jnp.where((target > 0) & (target <= 1), width, jnp.nan)
 
 
 @jax.jit

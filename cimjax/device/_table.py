@@ -10,7 +10,8 @@ import numpy as np
 from flax import struct
 
 from cimjax.errors import ConfigError
-from cimjax.device._switching import SwitchingCurve, _broadcast
+from cimjax.device._precession import PrecessionCurve
+from cimjax.device._switching import SwitchingCurve, _broadcast, bisect
 
 
 def _interp_weights(axis, x):
@@ -70,19 +71,12 @@ class TableCurve:
         p, width = _broadcast(p, width)
         lo = jnp.full(p.shape, self.voltages[0])
         hi = jnp.full(p.shape, self.voltages[-1])
-
-        def step(_, bounds):
-            lo, hi = bounds
-            mid = 0.5 * (lo + hi)
-            below = self.switching_probability(mid, width) < p
-            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-        lo, hi = jax.lax.fori_loop(0, iterations, step, (lo, hi))
+        voltage = bisect(lambda v: self.switching_probability(v, width) < p, lo, hi, iterations)
         reachable = self.switching_probability(self.voltages[-1], width) >= p
-        return jnp.where(reachable, 0.5 * (lo + hi), jnp.nan)
+        return jnp.where(reachable, voltage, jnp.nan)
 
 
-Curve = SwitchingCurve | TableCurve
+Curve = SwitchingCurve | PrecessionCurve | TableCurve
 
 
 def switching_probability(curve: Curve, voltage, width) -> jax.Array:
@@ -103,7 +97,8 @@ def pulse_for_probability(curve: Curve, p, width=None, *, voltage=None) -> jax.A
     """Pulse giving switching probability `p`: the amplitude [V] at `width`, or the width [s] at `voltage`.
 
     Exactly one of `width` and `voltage` is given. NaN where `p` is out of reach (e.g. p above
-    the width factor at that width). Width solving needs the closed form (`SwitchingCurve`).
+    the width factor at that width). Width solving needs a closed form (`SwitchingCurve`,
+    `PrecessionCurve`).
 
     Raises:
       ConfigError: p outside [0, 1] or NaN; neither or both of width/voltage given.
@@ -113,6 +108,6 @@ def pulse_for_probability(curve: Curve, p, width=None, *, voltage=None) -> jax.A
         raise ConfigError(f"pulse_for_probability: give exactly one of width= or voltage= (got {width=}, {voltage=})")
     if width is not None:
         return curve.voltage_for_probability(p, width)
-    if not isinstance(curve, SwitchingCurve):
-        raise ConfigError("pulse_for_probability: solving for width needs a SwitchingCurve (closed form)")
+    if not isinstance(curve, (SwitchingCurve, PrecessionCurve)):
+        raise ConfigError("pulse_for_probability: solving for width needs a closed form (SwitchingCurve or PrecessionCurve)")
     return curve.width_for_probability(p, voltage)

@@ -12,19 +12,21 @@ from cimjax.device import SwitchingCurve
 
 
 def plot_switching(path: str | os.PathLike, curve: SwitchingCurve, data: SwitchingData | None = None,
-                   voltage: float | None = None, title: str = "") -> None:
+                   voltage: float | None = None, title: str = "", residuals: np.ndarray | None = None) -> None:
     """Saves `switching_figure(...)` as a PNG (atomic)."""
-    save_figure_atomic(switching_figure(curve, data, voltage, title), path, dpi=120)
+    save_figure_atomic(switching_figure(curve, data, voltage, title, residuals), path, dpi=120)
 
 
 def switching_figure(curve: SwitchingCurve, data: SwitchingData | None = None, voltage: float | None = None,
-                     title: str = ""):
-    """Two panels: P_sw vs voltage at each width, P_sw vs width at each voltage.
+                     title: str = "", residuals: np.ndarray | None = None):
+    """P_sw vs voltage at each width and P_sw vs width at each voltage; residuals below.
 
     Measured fractions (switched / trials) are drawn as points in the colour of their fit line.
-    Without data, widths around the first peak and voltages around v50 are drawn. Each legend
-    sits where it hides no curve or point (outside the panel when no place inside is clear).
-    Returns a matplotlib Figure on an Agg canvas.
+    Without data, widths around the first peak and voltages around v50 are drawn. With
+    `residuals` (one per data row, e.g. `cimjax.device.pearson_residuals`), a second row of
+    panels draws them against voltage and against width, with the +-2 band a fitting form keeps
+    about 95% of them in. Each legend sits where it hides no curve or point (outside the panel
+    when no place inside is clear). Returns a matplotlib Figure on an Agg canvas.
     """
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -45,9 +47,11 @@ def switching_figure(curve: SwitchingCurve, data: SwitchingData | None = None, v
     if voltage is not None and data is None:
         voltages = np.array([voltage])
 
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    panel_rows = 2 if residuals is not None and data is not None else 1
+    fig = Figure(figsize=(11, 4.4 * panel_rows), layout="constrained")
     FigureCanvasAgg(fig)
-    ax_v, ax_t = fig.subplots(1, 2)
+    axes = fig.subplots(panel_rows, 2, squeeze=False)
+    ax_v, ax_t = axes[0]
     v_lo = min(voltages.min(), v50 - float(curve.window_10_90)) - 0.2
     v_hi = max(voltages.max(), v50 + float(curve.window_10_90)) + 0.2
     v_grid = np.linspace(v_lo, v_hi, 300)
@@ -66,6 +70,13 @@ def switching_figure(curve: SwitchingCurve, data: SwitchingData | None = None, v
     ax_v.set(xlabel="pulse amplitude (V)", ylabel="switching probability", ylim=(-0.02, 1.02), title="P_sw vs amplitude (Fig. 12)")
     ax_t.set(xlabel="pulse width (ns)", ylabel="switching probability", ylim=(-0.02, 1.02), title="P_sw vs width (Fig. 11)")
     ax_t.axvline(t_peak * 1e9, color="grey", lw=0.8, ls="--")
+    if panel_rows == 2:
+        for ax, x, label in ((axes[1][0], data.voltage, "pulse amplitude (V)"),
+                             (axes[1][1], data.width * 1e9, "pulse width (ns)")):
+            ax.plot(x, residuals, "o", ms=3, color="C0")
+            for level in (-2.0, 0.0, 2.0):
+                ax.axhline(level, color="grey", lw=0.8, ls="--" if level else "-")
+            ax.set(xlabel=label, ylabel="Pearson residual", title=f"residuals vs {label.split(' (')[0].split()[-1]}")
     if title:
         fig.suptitle(title)
     place_legends(fig, [(ax_v, dict(fontsize=7, title="width", title_fontsize=8)),
