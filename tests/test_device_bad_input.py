@@ -160,7 +160,7 @@ def test_unidentifiable_models_are_rejected_before_any_fit(tmp_path, monkeypatch
     out = tmp_path / "p.json"
     assert main(["device", "calibrate", str(path), "--out", str(out), *args]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("cimjax device: error: ") and expected in err, err
+    assert err.startswith("cimjax device calibrate: error: ") and expected in err, err
     assert not out.exists()
 
 

@@ -127,15 +127,21 @@ def _gather_parts(k: int, rank: int, indices: np.ndarray) -> list[dict]:
              "latents": f"latents_{k:05d}.p{p}.npy"} for p, (lo, hi) in enumerate(every) if hi > lo]
 
 
-def load_samples(out: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """(latents [n_done, L], images [n_done, side, side]) of a sampling run's completed shards, in index order."""
-    out = Path(out)
+def _load(out: Path, name: str) -> np.ndarray:
     info = read_json(out / MANIFEST, "sampling manifest")
     parts = info.get("parts", {})
-    files = [f for k in sorted(info.get("completed", [])) for f in _parts(out, k, parts)]
+    files = [f[name] for k in sorted(info.get("completed", [])) for f in _parts(out, k, parts)]
     if not files:
         raise DataFileError(f"{out}: no completed shard")
-    return tuple(np.concatenate([np.load(out / f[name]) for f in files]) for name in ("latents", "images"))
+    return np.concatenate([np.load(out / f) for f in files])
+
+
+def load_samples(out: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """(latents [n_done, L], images [n_done, side, side]) of a sampling run's completed shards, in index order.
+
+    Reads either layout: whole shards (one process) or each process's part of them.
+    """
+    return _load(Path(out), "latents"), _load(Path(out), "images")
 
 
 def save_sample_grid(out: str | os.PathLike, path: str | os.PathLike, n: int = 100) -> int:
@@ -145,7 +151,7 @@ def save_sample_grid(out: str | os.PathLike, path: str | os.PathLike, n: int = 1
       DataFileError: `out` holds no completed shard.
     """
     info = read_json(Path(out) / MANIFEST, "sampling manifest")
-    first = load_samples(out)[1][:n]
+    first = _load(Path(out), "images")[:n]
     side = first.shape[-1]
     save_grid(first.reshape(len(first), -1), side, path,
               title=f"{info['sampler']} sampler: first {len(first)} of {info['n']} samples (seed {info['seed']})", n=n)
