@@ -21,8 +21,7 @@ import jax.numpy as jnp
 
 from benchmarks._timing import Report, add_common_args, time_fn
 from cimjax.nn import sinusoidal_embedding
-from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
-from cimjax.apps.diffusion import EpsScore
+from cimjax.sde import CrossbarEpsNet, EpsScore, InSituCrossbarNet, init_noise_params
 from cimjax.sde import VPSDE, ExSituStep, InSituStep, sample_reverse
 
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from cimjax.apps.diffusion import image_counts
-from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet, crossbar_layer_shapes, init_noise_params
-from cimjax.apps.diffusion import EpsScore, repeat_passes, transition_targets
-from cimjax.sde import VPSDE, ExSituStep
+from cimjax.sde import (VPSDE, CrossbarEpsNet, EpsScore, ExSituStep, InSituCrossbarNet, crossbar_layer_shapes,
+                        init_noise_params, repeat_passes, transition_targets)
 
 
 def _nets(dac_bits=None, adc_bits=None):

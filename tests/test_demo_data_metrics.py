@@ -3,12 +3,13 @@
 import gzip
 import warnings
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax.errors import CimjaxError
+from cimjax.errors import CheckpointError, CimjaxError
 from cimjax.apps import diffusion as M
-from cimjax.apps.diffusion import load_checkpoint, save_checkpoint
+from cimjax.nn import TrainConfig, fit_loss
 from cimjax.apps.diffusion import DemoConfig, stage_config
 from cimjax.apps.diffusion import load_digits_split, load_idx, load_mnist
 
@@ -95,14 +96,23 @@ def test_histogram_and_nearest_neighbour():
 
 
 def test_checkpoint_of_another_config_names_the_difference(tmp_path):
+    # a demo stage's cache file is nn's checkpoint fingerprinted with the stage's configuration
     cfg = DemoConfig.quick()
     path = tmp_path / "score.msgpack"
-    save_checkpoint(path, {"w": np.ones(3)}, stage_config(cfg, "score"))
-    params, _ = load_checkpoint(path, stage_config(cfg, "score"))
-    np.testing.assert_array_equal(params["w"], np.ones(3))
-    other = DemoConfig.quick(score_steps=7)
-    with pytest.raises(CimjaxError, match="score_steps: 2000 -> 7"):
-        load_checkpoint(path, stage_config(other, "score"))
+    data, config = np.arange(4.0)[:, None], TrainConfig(batch_size=2, grad_clip=None)
+
+    def run(demo, steps):
+        return fit_loss(lambda w, b, i, k: jnp.sum(jnp.square(b - w)), jnp.zeros((1, 1)), data, config, steps,
+                        checkpoint=path, run_config=stage_config(demo, "score"))
+
+    first, _ = run(cfg, 2)
+    loaded, losses = run(cfg, 2)  # finished: loaded, no step taken
+    assert losses.size == 0 and int(loaded.step) == 2
+    np.testing.assert_array_equal(loaded.params, first.params)
+    resumed, losses = run(cfg, 3)  # an interrupted stage continues from its step
+    assert losses.size == 1 and int(resumed.step) == 3
+    with pytest.raises(CheckpointError, match="score_steps: checkpoint has 2000, this run has 7"):
+        run(DemoConfig.quick(score_steps=7), 3)
 
 
 def test_bad_config():

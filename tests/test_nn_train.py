@@ -14,6 +14,7 @@ from cimjax.nn import (
     CrossbarMLP,
     TrainConfig,
     batch_indices,
+    crps_gaussian,
     energy_score,
     fit,
     init_train_state,
@@ -23,7 +24,6 @@ from cimjax.nn import (
     run_config,
     save_checkpoint,
 )
-from cimjax.apps.regression import crps_gaussian_points, crps_sample_points
 
 IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
 
@@ -44,10 +44,22 @@ def test_energy_score_is_unbiased_for_the_gaussian_crps():
     closed = 2 * stats.norm.pdf(0) - 1 / math.sqrt(math.pi)
     se = float(np.std(per_point)) / math.sqrt(b)
     assert abs(float(np.mean(per_point)) - closed) < 5 * se
-    # the numpy sample CRPS used for scoring agrees with the jax estimator, and its mean with the closed form
-    s = np.asarray(samples[..., 0])
-    np.testing.assert_allclose(crps_sample_points(s, np.zeros(b)), np.asarray(per_point), rtol=1e-5, atol=1e-6)
-    assert float(crps_gaussian_points(0.0, 1.0, 0.0)) == pytest.approx(closed, rel=1e-12)
+    # the batch form averages the per-point scores, and the Gaussian CRPS has the same closed form at 0
+    assert float(energy_score(samples, jnp.zeros((b, 1)))) == pytest.approx(float(np.mean(per_point)), rel=1e-5)
+    assert float(crps_gaussian(0.0, 1.0, 0.0)) == pytest.approx(closed, rel=1e-6)
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_energy_score_equals_the_pairwise_definition(dim):
+    # mean_s ||x_s - y|| - sum_{s != s'} ||x_s - x_s'|| / (2 S (S - 1)), by hand in float64; D = 1 takes
+    # the sorted O(S log S) route, so this also checks the sample CRPS used to score Fig. 22
+    rng = np.random.default_rng(1)
+    s, b = 7, 5
+    x, y = rng.standard_normal((s, b, dim)), rng.standard_normal((b, dim))
+    to_data = np.linalg.norm(x - y[None], axis=-1).mean(0)
+    pairs = sum(np.linalg.norm(x[i] - x[j], axis=-1) for i in range(s) for j in range(s) if i != j)
+    expected = np.mean(to_data - pairs / (2 * s * (s - 1)))
+    assert float(energy_score(x.astype(np.float32), y.astype(np.float32))) == pytest.approx(expected, rel=1e-5)
 
 
 def test_train_config_rejects_bad_values():
@@ -55,6 +67,8 @@ def test_train_config_rejects_bad_values():
         TrainConfig(loss="l1")
     with pytest.raises(CimjaxError, match="num_samples=1 must be >= 2 for the energy score"):
         TrainConfig(loss="energy", num_samples=1)
+    with pytest.raises(CimjaxError, match=r"decay_floor=1.5 must be in \[0, 1\]"):
+        TrainConfig(decay_floor=1.5)
 
 
 def test_each_epoch_visits_every_example_once():

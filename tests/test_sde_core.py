@@ -8,8 +8,9 @@ from scipy import stats
 
 from cimjax.errors import CimjaxError
 from cimjax.crossbar import CrossbarConfig, crossbar_matmul
+from cimjax.nn import energy_score
 from cimjax.sde import (VESDE, VPSDE, ExSituStep, InSituStep, PbitBitstreamNormal, StandardNormal, SubVPSDE,
-                        energy_score, sample_reverse)
+                        sample_reverse)
 
 SDES = [VPSDE(), SubVPSDE(), VESDE()]
 
@@ -110,4 +111,4 @@ def test_energy_score_two_members_by_hand():
     x = jnp.array([[0.0, 0.0], [3.0, 4.0]])
     y = jnp.array([0.0, 4.0])
     # mean(|X_m - y|) - |X_1 - X_2| / 2 = (4 + 3) / 2 - 5 / 2
-    assert float(energy_score(x, y)) == pytest.approx(1.0, abs=1e-5)
+    assert float(energy_score(x[:, None, :], y[None, :])) == pytest.approx(1.0, abs=1e-5)

@@ -11,8 +11,7 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
-    from cimjax.sde import CrossbarEpsNet, InSituCrossbarNet, init_noise_params
-    from cimjax.apps.diffusion import EpsScore
+    from cimjax.sde import CrossbarEpsNet, EpsScore, InSituCrossbarNet, init_noise_params
     from cimjax.sde import VPSDE, ExSituStep, InSituStep, sample_reverse, batch_mesh
     assert len(jax.devices()) == 4, jax.devices()
     sde = VPSDE()

@@ -2,6 +2,8 @@
 
 The same `CrossbarMLP` is the paper's ANN (P-bits held fixed, Fig. 22a) and its
 MC-dropconnect Bayesian network (P-bits written on every read, Fig. 22b).
+`fit_loss` is cimjax's one training loop (any loss over a dataset, with versioned,
+fingerprinted checkpoints and resume); `fit` is that loop for a crossbar network.
 """
 
 from cimjax.nn._checkpoint import config_fingerprint as config_fingerprint
@@ -17,6 +19,7 @@ from cimjax.nn._convert_linen import CrossbarModel as CrossbarModel
 from cimjax.nn._convert_linen import on_crossbar as on_crossbar
 from cimjax.nn._convert_nnx import to_crossbar as to_crossbar
 from cimjax.nn._fit import fit as fit
+from cimjax.nn._fit import fit_loss as fit_loss
 from cimjax.nn._fit import run_config as run_config
 from cimjax.nn._inference import Predictive as Predictive
 from cimjax.nn._inference import mc_predict as mc_predict
@@ -33,6 +36,7 @@ from cimjax.nn._train import TrainConfig as TrainConfig
 from cimjax.nn._train import TrainState as TrainState
 from cimjax.nn._train import batch_indices as batch_indices
 from cimjax.nn._train import check_dataset as check_dataset
+from cimjax.nn._train import init_params as init_params
 from cimjax.nn._train import init_train_state as init_train_state
 from cimjax.nn._train import make_loss_fn as make_loss_fn
 from cimjax.nn._train import make_optimizer as make_optimizer
@@ -57,7 +61,9 @@ __all__ = [
     "describe",
     "energy_score",
     "fit",
+    "fit_loss",
     "gaussian_nll",
+    "init_params",
     "init_train_state",
     "load_checkpoint",
     "make_loss_fn",

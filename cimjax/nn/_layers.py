@@ -34,7 +34,7 @@ import numpy as np
 from cimjax.errors import ConfigError
 import cimjax.nn._engine as _engine
 
-__all__ = ["CrossbarDense", "CrossbarMLP", "sinusoidal_embedding"]
+__all__ = ["CrossbarDense", "sinusoidal_embedding"]
 
 
 def _check_finite(x: Any, name: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "make_optimizer",
     "make_loss_fn",
     "init_train_state",
+    "init_params",
     "make_train_chunk",
 ]
 
@@ -49,13 +50,14 @@ _INIT, _PBIT, _DATA = 0, 1, 2
 class TrainConfig:
     """Training hyper-parameters (hashable; static under jit).
 
-    loss: "mse" (one stochastic pass, or the deterministic ANN), "nll" (Gaussian
-      NLL of the moment-matched output, `module.moments`), or "energy" (energy
-      score from `num_samples` stochastic passes).
+    loss: the loss of `fit` (ignored by `fit_loss`, which is given its loss):
+      "mse" (one stochastic pass, or the deterministic ANN), "nll" (Gaussian NLL
+      of the moment-matched output, `module.moments`), or "energy" (energy score
+      from `num_samples` stochastic passes).
     num_samples: stochastic passes per example for "energy" (>= 2).
     learning_rate, batch_size, seed: as named; `grad_clip` is the global-norm clip
       (None for none); `decay_steps` the length of a cosine learning-rate decay to
-      a tenth (None: constant rate).
+      `decay_floor` times the rate (None: constant rate).
     """
 
     loss: str = "energy"
@@ -64,7 +66,8 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     grad_clip: float | None = 1.0  # assumption: guards the early, noisy dropconnect steps
-    decay_steps: int | None = None  # cosine decay of the learning rate to 1/10 over this many steps
+    decay_steps: int | None = None  # cosine decay of the learning rate over this many steps
+    decay_floor: float = 0.1  # assumption: the decay ends at a tenth of learning_rate
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -83,6 +86,8 @@ class TrainConfig:
             raise ConfigError(f"grad_clip={self.grad_clip} must be > 0 or None")
         if self.decay_steps is not None and self.decay_steps < 1:
             raise ConfigError(f"decay_steps={self.decay_steps} must be >= 1 or None")
+        if not 0.0 <= self.decay_floor <= 1.0:
+            raise ConfigError(f"decay_floor={self.decay_floor} must be in [0, 1]")
 
 
 class TrainState(NamedTuple):
@@ -138,7 +143,7 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     """Adam (cosine-decayed rate if `decay_steps`), after an optional global-norm clip."""
     rate = config.learning_rate
     if config.decay_steps is not None:
-        rate = optax.cosine_decay_schedule(rate, config.decay_steps, alpha=0.1)
+        rate = optax.cosine_decay_schedule(rate, config.decay_steps, alpha=config.decay_floor)
     adam = optax.adam(rate)
     if config.grad_clip is None:
         return adam
@@ -176,33 +181,39 @@ def init_train_state(
     model: nn.Module, tx: optax.GradientTransformation, x_example: jax.Array, seed: int
 ) -> TrainState:
     """Initial parameters (from `fold_in(key(seed), INIT)`) and optimiser state."""
-    k = jax.random.fold_in(jax.random.key(seed), _INIT)
-    k_params, k_pbit = jax.random.split(k)
-    variables = model.init({"params": k_params, "pbit": k_pbit}, jnp.asarray(x_example))
-    params = variables["params"]
+    params = init_params(model, x_example, seed)
     return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
 
 
+def init_params(model: nn.Module, x_example: jax.Array, seed: int) -> Any:
+    """A network's initial parameters, from `fold_in(key(seed), INIT)`."""
+    k = jax.random.fold_in(jax.random.key(seed), _INIT)
+    k_params, k_pbit = jax.random.split(k)
+    return model.init({"params": k_params, "pbit": k_pbit}, jnp.asarray(x_example))["params"]
+
+
 def make_train_chunk(
-    model: nn.Module, tx: optax.GradientTransformation, config: TrainConfig
-) -> Callable[[TrainState, jax.Array, jax.Array, int], tuple[TrainState, jax.Array]]:
-    """A jitted fn(state, x (n, N), y (n, D), num_steps) -> (state, losses (num_steps,)).
+    loss: Callable[..., jax.Array], tx: optax.GradientTransformation, config: TrainConfig
+) -> Callable[[TrainState, Any, int], tuple[TrainState, jax.Array]]:
+    """A jitted fn(state, data, num_steps) -> (state, losses (num_steps,)).
 
-    Runs `num_steps` optimiser steps as one `lax.scan`; step k uses
-    `batch_indices(seed, k, ...)` and `step_key(seed, k)`.
+    `loss(params, batch, sample_index (B,) uint32, key) -> scalar`; `data` is a pytree
+    of arrays with a leading example axis of length n, and `batch` the same pytree at
+    the step's examples. Runs `num_steps` optimiser steps as one `lax.scan`; step k
+    uses `batch_indices(seed, k, n, batch_size)` and `step_key(seed, k)`.
     """
-    loss_fn = make_loss_fn(model, config)
-    grad_fn = jax.value_and_grad(loss_fn)
+    grad_fn = jax.value_and_grad(loss)
 
-    def one_step(state: TrainState, x: jax.Array, y: jax.Array) -> tuple[TrainState, jax.Array]:
-        idx = batch_indices(config.seed, state.step, x.shape[0], config.batch_size)
-        xb, yb = jnp.take(x, idx, axis=0), jnp.take(y, idx, axis=0)
-        value, grads = grad_fn(state.params, xb, yb, idx.astype(jnp.uint32), step_key(config.seed, state.step))
+    def one_step(state: TrainState, data: Any) -> tuple[TrainState, jax.Array]:
+        n = jax.tree.leaves(data)[0].shape[0]
+        idx = batch_indices(config.seed, state.step, n, config.batch_size)
+        batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data)
+        value, grads = grad_fn(state.params, batch, idx.astype(jnp.uint32), step_key(config.seed, state.step))
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return TrainState(state.step + 1, params, opt_state), value
 
-    def chunk(state: TrainState, x: jax.Array, y: jax.Array, num_steps: int) -> tuple[TrainState, jax.Array]:
-        return jax.lax.scan(lambda s, _: one_step(s, x, y), state, None, length=num_steps)
+    def chunk(state: TrainState, data: Any, num_steps: int) -> tuple[TrainState, jax.Array]:
+        return jax.lax.scan(lambda s, _: one_step(s, data), state, None, length=num_steps)
 
-    return jax.jit(chunk, static_argnums=3)
+    return jax.jit(chunk, static_argnums=2)

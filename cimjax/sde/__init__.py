@@ -1,12 +1,18 @@
-"""cimjax.sde: diffusion SDEs and reverse samplers with ex-situ or in-situ noise (Figs. 1, 21)."""
+"""cimjax.sde: diffusion SDEs and reverse samplers with ex-situ or in-situ noise (Figs. 1, 21).
+
+Also the crossbar networks whose read is the SDE step, and their training.
+"""
 
 from cimjax.sde._crossbar_nets import CrossbarEpsNet as CrossbarEpsNet
+from cimjax.sde._crossbar_nets import EpsScore as EpsScore
 from cimjax.sde._crossbar_nets import InSituCrossbarNet as InSituCrossbarNet
 from cimjax.sde._crossbar_nets import crossbar_layer_shapes as crossbar_layer_shapes
 from cimjax.sde._crossbar_nets import init_noise_params as init_noise_params
 from cimjax.sde._crossbar_nets import periphery_config as periphery_config
+from cimjax.sde._insitu_training import repeat_passes as repeat_passes
+from cimjax.sde._insitu_training import train_insitu as train_insitu
+from cimjax.sde._insitu_training import transition_targets as transition_targets
 from cimjax.sde._losses import dsm_loss as dsm_loss
-from cimjax.sde._losses import energy_score as energy_score
 from cimjax.sde._noise import NoiseSource as NoiseSource
 from cimjax.sde._noise import PbitBitstreamNormal as PbitBitstreamNormal
 from cimjax.sde._noise import StandardNormal as StandardNormal
@@ -53,9 +59,12 @@ __all__ = [
     "batch_mesh",
     "dsm_loss",
     "CrossbarEpsNet",
+    "EpsScore",
     "InSituCrossbarNet",
     "crossbar_layer_shapes",
     "init_noise_params",
     "periphery_config",
-    "energy_score",
+    "repeat_passes",
+    "train_insitu",
+    "transition_targets",
 ]

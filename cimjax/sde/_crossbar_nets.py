@@ -1,4 +1,4 @@
-"""The demo's score networks on the emulated crossbar: ex-situ drift net and in-situ MC-dropconnect net.
+"""Score networks on the emulated crossbar: ex-situ drift net and in-situ MC-dropconnect net.
 
 Both run every matrix product as a `cimjax.nn.CrossbarDense` read (`cimjax.crossbar`'s
 `crossbar_matmul`) through one periphery (`periphery_config`): analog weight mapping
@@ -6,7 +6,8 @@ Both run every matrix product as a `cimjax.nn.CrossbarDense` read (`cimjax.cross
 [-dac_range, dac_range], 256 x 256 tiles and an 8-bit ADC per tile column.
 
 * `CrossbarEpsNet`: the noise-prediction MLP z_hat(x_t, t) with P-bits held fixed
-  (mode "off", the paper's ANN, Fig. 22a); the ex-situ sampler's drift network.
+  (mode "off", the paper's ANN, Fig. 22a); the ex-situ sampler's drift network
+  through `EpsScore`.
 * `InSituCrossbarNet`: the SAME weights (the score net's parameters, unchanged) with
   the output layer read stochastically (mode "exact", the fused P-bit kernel, at the
   calibrated write pulse 1.5 V / 700 ps, P_sw = 0.5, Fig. 12) plus 2R extra rows of the
@@ -31,7 +32,9 @@ from cimjax.crossbar import CrossbarConfig, Mapping, PbitConfig, Periphery, Tile
 from cimjax.nn import CrossbarDense, sinusoidal_embedding
 from cimjax.sde._sde import AbstractSDE
 
-__all__ = ["periphery_config", "CrossbarEpsNet", "InSituCrossbarNet", "init_noise_params", "crossbar_layer_shapes"]
+__all__ = [
+    "periphery_config", "CrossbarEpsNet", "EpsScore", "InSituCrossbarNet", "init_noise_params", "crossbar_layer_shapes",
+]
 
 TILE_ROWS = 256  # assumption: 256 x 256 arrays (cimjax.crossbar's default tile)
 ADC_HEADROOM = 0.5  # assumption: ADC full scale = 0.5 dac_range sqrt(rows), ~10x a trained layer's column-sum std
@@ -83,6 +86,18 @@ class CrossbarEpsNet(nn.Module):
             return h
         out = CrossbarDense(self.dim, config=self.config(self.hidden), deterministic=True, name=f"layer_{self.depth}")
         return out(h, sample_index=sample_index)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpsScore:
+    """`ScoreFn` from the crossbar noise-prediction net (P-bits fixed): s(x, t) = -z_hat(x, t) / sigma(t)."""
+
+    model: CrossbarEpsNet
+    sde: AbstractSDE
+
+    def __call__(self, params, x, t, sample_index):
+        tb = jnp.broadcast_to(t, (x.shape[0],))
+        return -self.model.apply(params, x, tb, sample_index=sample_index) / self.sde.std(t)
 
 
 def init_noise_params(key: jax.Array, noise_rows: int, dim: int, t_dim: int) -> dict:

@@ -1,4 +1,7 @@
-"""Training losses for score and stochastic networks: denoising score matching, energy score."""
+"""Training loss of score networks: denoising score matching.
+
+Stochastic networks train with `cimjax.nn.energy_score`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,8 @@ import jax
 import jax.numpy as jnp
 
 from cimjax.sde._sde import AbstractSDE
-from cimjax.errors import ConfigError
 
-__all__ = ["dsm_loss", "energy_score"]
+__all__ = ["dsm_loss"]
 
 
 def dsm_loss(eps_fn: Callable, params, sde: AbstractSDE, x0: jax.Array, key: jax.Array) -> jax.Array:
@@ -30,24 +32,3 @@ def dsm_loss(eps_fn: Callable, params, sde: AbstractSDE, x0: jax.Array, key: jax
     mean, std = jax.vmap(sde.marginal)(x0, t)
     xt = mean + std[:, None] * z
     return jnp.mean(jnp.sum(jnp.square(eps_fn(params, xt, t) - z), axis=-1))
-
-
-def energy_score(samples: jax.Array, target: jax.Array) -> jax.Array:
-    """Energy score of an ensemble against one observation (Gneiting & Raftery 2007, eq. 22).
-
-    ES = mean_m ||X_m - y|| - 1/(2 M (M - 1)) sum_{m != m'} ||X_m - X_m'||, a strictly
-    proper scoring rule: its expectation over y ~ Q is minimised only by the forecast
-    distribution P = Q, so it trains spread as well as mean.
-
-    Args:
-      samples: [M, D], M >= 2 stochastic passes.
-      target: [D].
-    """
-    m = samples.shape[0]
-    if m < 2:
-        raise ConfigError(f"energy score needs >= 2 samples, got {m=}")
-    to_target = jnp.sqrt(jnp.sum(jnp.square(samples - target[None, :]), axis=-1) + 1e-12)
-    diffs = samples[:, None, :] - samples[None, :, :]
-    pair = jnp.sqrt(jnp.sum(jnp.square(diffs), axis=-1) + 1e-12)
-    pair = pair * (1.0 - jnp.eye(m, dtype=pair.dtype))
-    return jnp.mean(to_target) - jnp.sum(pair) / (2.0 * m * (m - 1))

@@ -4,8 +4,6 @@ A VAE on the digits, a noise-prediction network read through the crossbar, and b
 samplers of Fig. 21 on the same weights; metrics, costs per image and pictures.
 """
 
-from cimjax.apps.diffusion._checkpoint import load_checkpoint as load_checkpoint
-from cimjax.apps.diffusion._checkpoint import save_checkpoint as save_checkpoint
 from cimjax.apps.diffusion._config import STAGES as STAGES
 from cimjax.apps.diffusion._config import DemoConfig as DemoConfig
 from cimjax.apps.diffusion._config import config_hash as config_hash
@@ -39,9 +37,6 @@ from cimjax.apps.diffusion._sample_io import MANIFEST as MANIFEST
 from cimjax.apps.diffusion._sample_io import load_samples as load_samples
 from cimjax.apps.diffusion._sample_io import run_sample as run_sample
 from cimjax.apps.diffusion._sample_io import save_sample_grid as save_sample_grid
-from cimjax.apps.diffusion._training import EpsScore as EpsScore
-from cimjax.apps.diffusion._training import repeat_passes as repeat_passes
-from cimjax.apps.diffusion._training import transition_targets as transition_targets
 from cimjax.apps.diffusion._transitions import transition_errors as transition_errors
 
 __all__ = [
@@ -50,7 +45,6 @@ __all__ = [
     "cost_table",
     "default_cache_dir",
     "DemoConfig",
-    "EpsScore",
     "evaluate",
     "prepare_out_dir",
     "frechet_distance",
@@ -58,7 +52,6 @@ __all__ = [
     "image_counts",
     "ImageData",
     "label_histogram",
-    "load_checkpoint",
     "load_dataset",
     "load_digits_split",
     "load_idx",
@@ -70,11 +63,9 @@ __all__ = [
     "nn_distance",
     "nn_distances",
     "prepare_models",
-    "repeat_passes",
     "run_demo",
     "load_samples",
     "run_sample",
-    "save_checkpoint",
     "save_embedding",
     "save_grid",
     "save_sample_grid",
@@ -82,6 +73,5 @@ __all__ = [
     "stage_config",
     "STAGES",
     "transition_errors",
-    "transition_targets",
     "VAE",
 ]

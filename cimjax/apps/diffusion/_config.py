@@ -1,4 +1,4 @@
-"""Configuration of the diffusion demo, and content-hash keys for cached checkpoints."""
+"""Configuration of the diffusion demo, and what keys and fingerprints its cached checkpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from cimjax.errors import ConfigError
 
-__all__ = ["DemoConfig", "stage_config", "config_hash", "config_diff", "STAGES"]
+__all__ = ["DemoConfig", "stage_config", "config_hash", "STAGES"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,18 +77,17 @@ _DEPENDS = {"vae": ("data", "vae"), "classifier": ("data", "classifier"),
             "score": ("data", "vae", "score"), "insitu": ("data", "vae", "score", "insitu")}
 
 
+# the training of every stage (cimjax.nn.fit_loss, its batches and optimiser): a new value
+# retrains cached stages rather than loading models trained another way
+TRAINING = 2
+
+
 def stage_config(cfg: DemoConfig, stage: str) -> dict[str, Any]:
-    """The fields of `cfg` that determine the checkpoint of `stage`."""
+    """The fields of `cfg` (and the training version) that determine the checkpoint of `stage`."""
     fields = [f for s in _DEPENDS[stage] for f in STAGES[s]]
-    return {"stage": stage, **{f: getattr(cfg, f) for f in dict.fromkeys(fields)}}
+    return {"stage": stage, "training": TRAINING, **{f: getattr(cfg, f) for f in dict.fromkeys(fields)}}
 
 
 def config_hash(config: dict[str, Any]) -> str:
     """12 hex digits of the SHA-256 of the canonical JSON of `config`."""
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def config_diff(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """Human-readable differences 'key: stored -> wanted'."""
-    keys = sorted(set(stored) | set(wanted))
-    return [f"{k}: {stored.get(k)!r} -> {wanted.get(k)!r}" for k in keys if stored.get(k) != wanted.get(k)]

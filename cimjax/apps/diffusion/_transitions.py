@@ -6,8 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax.apps.diffusion._training import repeat_passes
-from cimjax.sde import StepRandomness
+from cimjax.sde import StepRandomness, repeat_passes
 
 __all__ = ["transition_errors"]
 

@@ -10,19 +10,13 @@ from cimjax.apps.regression._report import smooth_curve as smooth_curve
 from cimjax.apps.regression._report import write_report as write_report
 from cimjax.apps.regression._task import RegressionData as RegressionData
 from cimjax.apps.regression._task import Standardizer as Standardizer
-from cimjax.apps.regression._task import crps_gaussian_points as crps_gaussian_points
-from cimjax.apps.regression._task import crps_sample_points as crps_sample_points
-from cimjax.apps.regression._task import gaussian_nll_points as gaussian_nll_points
 from cimjax.apps.regression._task import heteroscedastic_data as heteroscedastic_data
 from cimjax.apps.regression._task import interval_coverage as interval_coverage
 from cimjax.apps.regression._task import true_conditional as true_conditional
 
 __all__ = [
-    "crps_gaussian_points",
-    "crps_sample_points",
     "demo_crossbar",
     "fig22_figure",
-    "gaussian_nll_points",
     "heteroscedastic_data",
     "interval_coverage",
     "layer_configs",

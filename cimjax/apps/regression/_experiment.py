@@ -22,21 +22,12 @@ import dataclasses
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from cimjax.crossbar import CrossbarConfig, Mapping, Periphery, Tile, fit_adc_range
-from cimjax.nn import fit
-from cimjax.nn import mc_predict
-from cimjax.nn import CrossbarMLP
-from cimjax.apps.regression._task import (
-    Standardizer,
-    crps_gaussian_points,
-    crps_sample_points,
-    gaussian_nll_points,
-    heteroscedastic_data,
-    interval_coverage,
-)
-from cimjax.nn import TrainConfig
+from cimjax.nn import CrossbarMLP, TrainConfig, crps_gaussian, energy_score, fit, gaussian_nll, mc_predict
+from cimjax.apps.regression._task import Standardizer, heteroscedastic_data, interval_coverage
 
 __all__ = ["RegressionSetup", "demo_crossbar", "layer_configs", "run_regression"]
 
@@ -82,22 +73,28 @@ def _models(setup: RegressionSetup, config: CrossbarConfig) -> tuple[CrossbarMLP
 
 
 def _scores(x, y, samples=None, mean=None, std=None) -> dict[str, Any]:
-    """NLL (Gaussian at the predictive mean/std), CRPS and 90% coverage at held-out points."""
+    """NLL (Gaussian at the predictive mean/std), CRPS and 90% coverage at held-out points.
+
+    The CRPS of the samples (S, n) is their one-dimensional energy score.
+    """
     x, y = x[:, 0], y[:, 0]
     if samples is not None:
         mean, std = samples.mean(0), samples.std(0, ddof=1)
-        crps = crps_sample_points(samples, y)
+        crps = float(energy_score(samples[..., None], y[:, None]))
         lo, hi = np.quantile(samples, [0.05, 0.95], axis=0)
     else:
-        crps = crps_gaussian_points(mean, std, y)
+        crps = float(jnp.mean(crps_gaussian(mean, std, y)))
         lo, hi = mean - 1.6448536269514722 * std, mean + 1.6448536269514722 * std
-    nll = gaussian_nll_points(mean, std, y)
+
+    def nll(sel):
+        return float(gaussian_nll(mean[sel], np.square(std[sel]), y[sel]))
+
     overall, per_bin = interval_coverage(x, y, lo, hi)
     edges = np.linspace(0.0, 10.0, 11)
     which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, 9)
     for b, row in enumerate(per_bin):
-        row["nll"] = float(nll[which == b].mean())
-    return {"nll": float(nll.mean()), "crps": float(crps.mean()), "coverage_90": overall, "per_bin": per_bin,
+        row["nll"] = nll(which == b)
+    return {"nll": nll(slice(None)), "crps": crps, "coverage_90": overall, "per_bin": per_bin,
             "band": (lo, hi), "mean": mean}
 
 

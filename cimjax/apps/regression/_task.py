@@ -5,17 +5,16 @@ y | x ~ N(x sin x, 0.09 (1 + x^2)): the noise grows tenfold across the range, wh
 is what the ANN with a constant variance misses (Fig. 22a) and the MC-dropconnect
 model captures with its in-situ P-bit randomness (Fig. 22b).
 
-Scores of a predictive distribution at held-out points: Gaussian NLL, CRPS and
-the coverage of the central 90% interval, overall and per tenth of the x range.
+Scores of a predictive distribution at held-out points: the coverage of the
+central 90% interval, overall and per tenth of the x range (the Gaussian NLL and
+the CRPS are `cimjax.nn`'s scoring rules).
 """
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from cimjax.errors import ConfigError
 
@@ -25,9 +24,6 @@ __all__ = [
     "heteroscedastic_data",
     "true_conditional",
     "Standardizer",
-    "gaussian_nll_points",
-    "crps_gaussian_points",
-    "crps_sample_points",
     "interval_coverage",
 ]
 
@@ -82,37 +78,6 @@ class Standardizer(NamedTuple):
 
     def y_out(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=np.float64) * self.y_std + self.y_mean
-
-
-def gaussian_nll_points(mean: np.ndarray, std: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """-log N(y | mean, std^2) per point, in nats (float64)."""
-    mean, std, y = (np.asarray(a, dtype=np.float64) for a in (mean, std, y))
-    return 0.5 * math.log(2 * math.pi) + np.log(std) + 0.5 * ((y - mean) / std) ** 2
-
-
-def crps_gaussian_points(mean: np.ndarray, std: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Closed-form CRPS of N(mean, std^2) at y (Gneiting & Raftery 2007, eq. 21)."""
-    mean, std, y = (np.asarray(a, dtype=np.float64) for a in (mean, std, y))
-    z = (y - mean) / std
-    return std * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi))
-
-
-def crps_sample_points(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Fair CRPS of a sample forecast per point: mean|X - y| - 1/(2S(S-1)) sum|X - X'|.
-
-    Args:
-      samples: (S, n); y: (n,). Uses the sorted-sample identity
-      sum_{i,j}|x_i - x_j| = 2 sum_i (2i - S - 1) x_(i), which is O(S log S).
-    """
-    s = np.sort(np.asarray(samples, dtype=np.float64), axis=0)
-    y = np.asarray(y, dtype=np.float64)
-    n_s = s.shape[0]
-    if n_s < 2:
-        raise ConfigError(f"crps_sample_points needs >= 2 samples, got {n_s}")
-    to_data = np.mean(np.abs(s - y[None]), axis=0)
-    weights = (2 * np.arange(1, n_s + 1) - n_s - 1)[:, None]
-    pair_sum = 2 * np.sum(weights * s, axis=0)
-    return to_data - pair_sum / (2 * n_s * (n_s - 1))
 
 
 def interval_coverage(
