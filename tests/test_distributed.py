@@ -121,3 +121,51 @@ def test_two_processes_write_the_single_process_samples_and_resume_after_a_kill(
     z_kill, x_kill = load_samples(killed)
     assert np.array_equal(z_kill, z_one)  # the batch size does not change a sample
     np.testing.assert_allclose(x_kill, x_one, atol=1e-6)  # decoded in other batches: float rounding only
+
+
+TRAIN = """
+import os, sys
+import jax
+if "CIMJAX_PROCESS_ID" in os.environ:
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(os.environ["CIMJAX_COORDINATOR"], int(os.environ["CIMJAX_NUM_PROCESSES"]),
+                               int(os.environ["CIMJAX_PROCESS_ID"]), initialization_timeout=60)
+import numpy as np
+import optax
+from cimjax.crossbar import CrossbarConfig
+from cimjax.nn import CrossbarMLP, TrainConfig, fit
+
+rng = np.random.default_rng(0)
+x = rng.uniform(-1, 1, (256, 3)).astype(np.float32)
+y = (np.sin(3 * x[:, :1]) + 0.2 * rng.normal(size=(256, 1))).astype(np.float32)
+model = CrossbarMLP((16, 16, 1), config=CrossbarConfig.ideal(mode="exact", keep_prob=0.7))
+for name in sys.argv[2:]:  # "one": the first device only; "all": every device of every process
+    devices = jax.devices()[:1] if name == "one" else None
+    # plain SGD: Adam's 1/sqrt(v) would magnify the float rounding of near-zero gradients
+    state, losses = fit(model, x, y, TrainConfig(loss="energy", num_samples=4, batch_size=32, seed=5), 50,
+                        chunk_steps=25, devices=devices, tx=optax.sgd(0.05))
+    flat = np.concatenate([np.asarray(l).ravel() for l in jax.tree.leaves(state.params)])
+    if jax.process_index() == 0:
+        np.save(f"{sys.argv[1]}_{name}.npy", np.concatenate([flat, losses]))
+print("devices", jax.device_count(), "processes", jax.process_count())
+"""
+
+
+@pytest.mark.slow  # three jax start-ups and compilations: about a minute on 2 idle cores
+def test_data_parallel_training_matches_one_device(tmp_path):
+    """Issue 15: 1 process x 4 devices and 2 processes x 2 devices give the one-device parameters."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    four = {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    two_each = {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    runs = [  # one process: the first device, then all 4; then 2 processes of 2 devices each
+        ([sys.executable, "-c", TRAIN, str(tmp_path / "four"), "one", "all"], four),
+        ([sys.executable, "-m", "cimjax", "launch", "-n", "2", "--", sys.executable, "-c", TRAIN,
+          str(tmp_path / "two_by_two"), "all"], two_each),
+    ]
+    for cmd, run_env in runs:
+        done = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "devices 4 processes 2" in done.stdout
+    one = np.load(tmp_path / "four_one.npy")
+    for name in ("four_all", "two_by_two_all"):
+        np.testing.assert_allclose(np.load(tmp_path / f"{name}.npy"), one, rtol=1e-4, atol=1e-5, err_msg=name)

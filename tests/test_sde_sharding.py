@@ -12,7 +12,8 @@ import textwrap
 SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from cimjax.sde import CrossbarEpsNet, EpsScore, InSituCrossbarNet, init_noise_params
-    from cimjax.sde import VPSDE, ExSituStep, InSituStep, sample_reverse, batch_mesh
+    from cimjax.nn import batch_mesh
+    from cimjax.sde import VPSDE, ExSituStep, InSituStep, sample_reverse
     assert len(jax.devices()) == 4, jax.devices()
     sde = VPSDE()
     net = CrossbarEpsNet(3, 16, 1, t_dim=8)

@@ -32,6 +32,10 @@ from cimjax.nn._losses import energy_score as energy_score
 from cimjax.nn._losses import gaussian_nll as gaussian_nll
 from cimjax.nn._losses import mse as mse
 from cimjax.nn._mlp import CrossbarMLP as CrossbarMLP
+from cimjax.nn._sharding import batch_mesh as batch_mesh
+from cimjax.nn._sharding import batch_sharded as batch_sharded
+from cimjax.nn._sharding import global_array as global_array
+from cimjax.nn._sharding import replicated as replicated
 from cimjax.nn._train import TrainConfig as TrainConfig
 from cimjax.nn._train import TrainState as TrainState
 from cimjax.nn._train import batch_indices as batch_indices
@@ -44,6 +48,10 @@ from cimjax.nn._train import make_train_chunk as make_train_chunk
 from cimjax.nn._train import step_key as step_key
 
 __all__ = [
+    "batch_mesh",
+    "batch_sharded",
+    "global_array",
+    "replicated",
     "CrossbarConv",
     "CrossbarDense",
     "CrossbarMLP",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -19,7 +19,10 @@ import numpy as np
 import optax
 
 from cimjax.errors import ConfigError
+from jax.sharding import Mesh
+
 from cimjax.nn._checkpoint import load_checkpoint, save_checkpoint
+from cimjax.nn._sharding import batch_mesh, global_array, replicated
 from cimjax.nn._train import (
     TrainConfig,
     TrainState,
@@ -53,6 +56,7 @@ def fit(
     resume: bool = True,
     progress: bool = False,
     desc: str = "train",
+    devices: Sequence[jax.Device] | None = None,
 ) -> tuple[TrainState, np.ndarray]:
     """Trains `model` on (x, y) with `config.loss` until `num_steps` total steps have been taken.
 
@@ -63,7 +67,7 @@ def fit(
       model: a flax module called as `model(x, sample_index=...)` (and with
         `method="moments"` for the "nll" loss).
       x, y: (n, N) and (n, D) training data, validated on the host first.
-      config, num_steps, state, tx, chunk_steps, progress, desc: as in `fit_loss`.
+      config, num_steps, state, tx, chunk_steps, progress, desc, devices: as in `fit_loss`.
       checkpoint: file to save to after every chunk; with `resume`, an existing
         file there is loaded first (it must come from the same model and config).
     Returns:
@@ -73,7 +77,7 @@ def fit(
     params = state.params if state is not None else init_params(model, x[:1], config.seed)
     return fit_loss(_reuse(_batch_loss, model, config), params, (x, y), config, num_steps, state=state, tx=tx,
                     chunk_steps=chunk_steps, checkpoint=checkpoint, run_config=run_config(model, config),
-                    resume=resume, progress=progress, desc=desc)
+                    resume=resume, progress=progress, desc=desc, devices=devices)
 
 
 def fit_loss(
@@ -91,11 +95,15 @@ def fit_loss(
     chunk_steps: int = 250,
     state: TrainState | None = None,
     tx: optax.GradientTransformation | None = None,
+    devices: Sequence[jax.Device] | None = None,
 ) -> tuple[TrainState, np.ndarray]:
     """Minimises `loss` over minibatches of `data` until `num_steps` total steps have been taken.
 
     Step k trains on the examples `batch_indices(config.seed, k, n, batch_size)`
-    (epoch-wise permutations) with the key `step_key(config.seed, k)`.
+    (epoch-wise permutations) with the key `step_key(config.seed, k)`. Each batch is
+    split over `devices` (default: every device of every process, in a
+    `jax.distributed` run too), and the compiler reduces the gradients: the result is
+    the one-device run's up to float rounding.
 
     Args:
       loss: loss(params, batch, sample_index (B,) uint32, key) -> scalar; `batch` is
@@ -113,11 +121,14 @@ def fit_loss(
       chunk_steps: steps per jitted `lax.scan` (and between checkpoints).
       state: start from this state instead of `params` (and no checkpoint is loaded).
       tx: the optax optimiser (default `make_optimizer(config)`).
+      devices: the devices a batch is split over (default `jax.devices()`); one
+        device trains without splitting.
     Returns:
       (final state, losses of the steps taken in this call, as numpy: empty when
       the state or checkpoint was already at `num_steps`).
     Raises:
-      ConfigError: bad data or sizes, before any compute.
+      ConfigError: bad data or sizes, a batch size the devices do not divide, before
+        any compute.
       CheckpointError: the checkpoint is unreadable or of another run (the differing
         fields named).
     """
@@ -131,7 +142,11 @@ def fit_loss(
         state = TrainState(jnp.zeros((), jnp.int32), params, tx.init(params))
         if checkpoint is not None and resume and Path(checkpoint).exists():
             state = jax.tree.map(jnp.asarray, load_checkpoint(checkpoint, state, run_config))
-    step_fn = _reuse(make_train_chunk, loss, tx, config)
+    mesh = _data_parallel_mesh(devices, config.batch_size)
+    if mesh is not None:
+        data = global_array(data, replicated(mesh))
+        state = global_array(state, replicated(mesh))
+    step_fn = _reuse(make_train_chunk, loss, tx, config, mesh)
     losses: list[np.ndarray] = []
     bar = None
     if progress and int(state.step) < num_steps:
@@ -150,6 +165,17 @@ def fit_loss(
     if bar is not None:
         bar.close()
     return state, (np.concatenate(losses) if losses else np.zeros((0,), np.float32))
+
+
+def _data_parallel_mesh(devices: Sequence[jax.Device] | None, batch_size: int) -> Mesh | None:
+    """The batch mesh over `devices`, or None on one device."""
+    devices = list(jax.devices() if devices is None else devices)
+    if len(devices) == 1:
+        return None
+    if batch_size % len(devices):
+        raise ConfigError(f"batch_size={batch_size} must be a multiple of the {len(devices)} devices a batch is "
+                          "split over (or pass devices=...)")
+    return batch_mesh(devices)
 
 
 def _check_data(data: Any, batch_size: int) -> Any:

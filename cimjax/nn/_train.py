@@ -24,7 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jax.sharding import Mesh
+
 from cimjax.errors import ConfigError
+from cimjax.nn._sharding import batch_sharded
 from cimjax.nn._losses import energy_score, gaussian_nll, mse
 
 __all__ = [
@@ -193,7 +196,8 @@ def init_params(model: nn.Module, x_example: jax.Array, seed: int) -> Any:
 
 
 def make_train_chunk(
-    loss: Callable[..., jax.Array], tx: optax.GradientTransformation, config: TrainConfig
+    loss: Callable[..., jax.Array], tx: optax.GradientTransformation, config: TrainConfig,
+    mesh: Mesh | None = None,
 ) -> Callable[[TrainState, Any, int], tuple[TrainState, jax.Array]]:
     """A jitted fn(state, data, num_steps) -> (state, losses (num_steps,)).
 
@@ -201,13 +205,19 @@ def make_train_chunk(
     of arrays with a leading example axis of length n, and `batch` the same pytree at
     the step's examples. Runs `num_steps` optimiser steps as one `lax.scan`; step k
     uses `batch_indices(seed, k, n, batch_size)` and `step_key(seed, k)`.
+
+    With a `mesh`, each step's batch is split over its devices (data parallel): the
+    parameters stay replicated and the compiler reduces the gradients. A step's
+    examples and keys are the same as on one device, so only float rounding differs.
     """
     grad_fn = jax.value_and_grad(loss)
+    split = (lambda tree: tree) if mesh is None else (
+        lambda tree: jax.lax.with_sharding_constraint(tree, batch_sharded(mesh)))
 
     def one_step(state: TrainState, data: Any) -> tuple[TrainState, jax.Array]:
         n = jax.tree.leaves(data)[0].shape[0]
-        idx = batch_indices(config.seed, state.step, n, config.batch_size)
-        batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data)
+        idx = split(batch_indices(config.seed, state.step, n, config.batch_size))
+        batch = split(jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data))
         value, grads = grad_fn(state.params, batch, idx.astype(jnp.uint32), step_key(config.seed, state.step))
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)

@@ -16,7 +16,6 @@ from cimjax.sde._losses import dsm_loss as dsm_loss
 from cimjax.sde._noise import NoiseSource as NoiseSource
 from cimjax.sde._noise import PbitBitstreamNormal as PbitBitstreamNormal
 from cimjax.sde._noise import StandardNormal as StandardNormal
-from cimjax.sde._sampler import batch_mesh as batch_mesh
 from cimjax.sde._sampler import prior_keys as prior_keys
 from cimjax.sde._sampler import read_key as read_key
 from cimjax.sde._sampler import sample_keys as sample_keys
@@ -56,7 +55,6 @@ __all__ = [
     "sample_keys",
     "prior_keys",
     "read_key",
-    "batch_mesh",
     "dsm_loss",
     "CrossbarEpsNet",
     "EpsScore",

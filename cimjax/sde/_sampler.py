@@ -16,18 +16,20 @@ So a sample does not depend on the batch it is drawn in, nor on how many devices
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 
 from cimjax.errors import ConfigError
+from cimjax.nn import batch_mesh, batch_sharded, global_array
+from cimjax.nn import replicated as replicated_sharding
 from cimjax.sde._sde import AbstractSDE
 from cimjax.sde._steps import ReverseStep, StepRandomness
 
-__all__ = ["sample_reverse", "sample_reverse_local", "sample_keys", "read_key", "prior_keys", "batch_mesh"]
+__all__ = ["sample_reverse", "sample_reverse_local", "sample_keys", "read_key", "prior_keys"]
 
 
 def sample_keys(seed: jax.Array, indices: jax.Array) -> jax.Array:
@@ -46,17 +48,10 @@ def read_key(seed: jax.Array, step: jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), step)
 
 
-def batch_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
-    """A 1-D mesh named 'batch' over `devices` (default: every device of every process)."""
-    devices = list(jax.devices() if devices is None else devices)
-    return Mesh(np.array(devices), ("batch",))
-
-
 @functools.lru_cache(maxsize=32)
 def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh: Mesh):
     grid = sde.time_grid(n_steps)
-    batch = NamedSharding(mesh, PartitionSpec("batch"))
-    replicated = NamedSharding(mesh, PartitionSpec())
+    batch, replicated = batch_sharded(mesh), replicated_sharding(mesh)
 
     def run(params, seed, indices):
         keys = sample_keys(seed, indices)
@@ -72,12 +67,6 @@ def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh:
         return x
 
     return jax.jit(run, in_shardings=(replicated, replicated, batch), out_shardings=batch), batch, replicated
-
-
-def _global(value: np.ndarray, sharding: NamedSharding) -> jax.Array:
-    """A global array from a host value every process holds in full."""
-    value = np.asarray(value)
-    return jax.make_array_from_callback(value.shape, sharding, lambda idx: value[idx])
 
 
 def sample_reverse_local(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps: int, dim: int,
@@ -102,8 +91,8 @@ def sample_reverse_local(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_
     fn, batch, replicated = _compiled(step, sde, int(n_steps), int(dim), mesh)
     n_dev = mesh.devices.size
     padded = -(-count // n_dev) * n_dev  # padded with the following indices, dropped below
-    indices = _global(np.arange(start, start + padded, dtype=np.uint32), batch)
-    params = jax.tree.map(lambda v: _global(v, replicated), params)
+    indices = global_array(np.arange(start, start + padded, dtype=np.uint32), batch)
+    params = global_array(params, replicated)
     out = fn(params, jnp.uint32(seed), indices)
     rows = sorted(((shard.index[0].start or 0, np.asarray(shard.data)) for shard in out.addressable_shards),
                   key=lambda r: r[0])
