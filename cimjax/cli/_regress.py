@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="training steps of each model (default: 6000, quick 1500)")
     p.add_argument("--mc-samples", type=int, default=None,
                    help="stochastic passes per held-out point (default: 1000, quick 200)")
+    p.add_argument("--mc-loss", choices=("energy", "nll"), default="energy",
+                   help="the MC model's training loss: the energy score of exact reads (the recipe that stays "
+                        "calibrated when predicting with exact reads), or the Gaussian NLL of moment-matched reads "
+                        "(default: %(default)s)")
     p.add_argument("--data", default=None,
                    help="your own table instead of the built-in task: a .csv with a header line, or an .npz of "
                         "named 1-D arrays (x standardised to [-1, 1] per column, y to zero mean and unit std)")
@@ -66,7 +70,7 @@ def _handler(args: argparse.Namespace) -> int:
     crossbar = dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=args.device))
 
     setup = RegressionSetup.quick() if args.quick else RegressionSetup()
-    overrides = {"steps": args.steps, "mc_samples": args.mc_samples}
+    overrides = {"steps": args.steps, "mc_samples": args.mc_samples, "mc_loss": args.mc_loss}
     setup = dataclasses.replace(setup, **{k: v for k, v in overrides.items() if v is not None})
     data = names = None
     if args.data is not None:  # every check of the table before any training

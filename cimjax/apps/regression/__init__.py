@@ -3,6 +3,7 @@
 
 from cimjax.apps.regression._experiment import RegressionSetup as RegressionSetup
 from cimjax.apps.regression._experiment import builtin_split as builtin_split
+from cimjax.apps.regression._experiment import coverage_by_noise as coverage_by_noise
 from cimjax.apps.regression._experiment import demo_crossbar as demo_crossbar
 from cimjax.apps.regression._experiment import layer_configs as layer_configs
 from cimjax.apps.regression._experiment import run_regression as run_regression
@@ -18,16 +19,19 @@ from cimjax.apps.regression._task import RegressionData as RegressionData
 from cimjax.apps.regression._task import Standardizer as Standardizer
 from cimjax.apps.regression._task import heteroscedastic_data as heteroscedastic_data
 from cimjax.apps.regression._task import interval_coverage as interval_coverage
+from cimjax.apps.regression._task import multi_input_task as multi_input_task
 from cimjax.apps.regression._task import true_conditional as true_conditional
 
 __all__ = [
     "builtin_split",
+    "coverage_by_noise",
     "demo_crossbar",
     "fig22_figure",
     "heteroscedastic_data",
     "interval_coverage",
     "layer_configs",
     "load_table",
+    "multi_input_task",
     "plot_fig22",
     "RegressionData",
     "RegressionSetup",

@@ -22,6 +22,7 @@ __all__ = [
     "X_RANGE",
     "RegressionData",
     "heteroscedastic_data",
+    "multi_input_task",
     "true_conditional",
     "Standardizer",
     "interval_coverage",
@@ -49,6 +50,24 @@ def heteroscedastic_data(seed: int, n: int) -> RegressionData:
     e1, e2 = rng.standard_normal((2, n, 1))
     y = x * np.sin(x) + NOISE_1 * e1 + NOISE_X * x * e2
     return RegressionData(x.astype(np.float32), y.astype(np.float32))
+
+
+def multi_input_task(seed: int, n: int, inputs: int) -> tuple[RegressionData, np.ndarray]:
+    """n draws of a heteroscedastic task with `inputs` inputs, and each draw's true noise std.
+
+    x ~ U[0, 10]^inputs; y = x1 sin x1 + 0.5 sum_{j>1} sin x_j + 0.3 e1 + 0.3 x1 e2
+    (assumption: the Fig. 22 task with additive, noise-free extra inputs), so the noise
+    std sqrt(0.09 + 0.09 x1^2) grows tenfold as in Fig. 22; `inputs`=1 is the Fig. 22 task.
+    Returns (data, noise std (n,)).
+    """
+    if int(n) < 1 or int(inputs) < 1:
+        raise ConfigError(f"{n=} and {inputs=} must be >= 1")
+    rng = np.random.default_rng([seed, inputs])
+    x = rng.uniform(*X_RANGE, size=(n, inputs))
+    e1, e2 = rng.standard_normal((2, n, 1))
+    x1 = x[:, :1]
+    y = x1 * np.sin(x1) + 0.5 * np.sin(x[:, 1:]).sum(1, keepdims=True) + NOISE_1 * e1 + NOISE_X * x1 * e2
+    return RegressionData(x.astype(np.float32), y.astype(np.float32)), true_conditional(x1[:, 0])[1]
 
 
 def true_conditional(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
