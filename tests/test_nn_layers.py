@@ -1,14 +1,17 @@
 """CrossbarDense / CrossbarMLP: bad input, the deterministic switch, gradients vs a materialised mask."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax.errors import CimjaxError
+from cimjax.errors import CimjaxError, ConfigError
 from cimjax.crossbar import CrossbarConfig
 from cimjax.kernels import cell_keys, keep_threshold, pbit_mask_reference, sample_words, seed_words
-from cimjax.nn import CrossbarDense, CrossbarMLP, check_dataset, mc_predict, sinusoidal_embedding
+from cimjax.nn import (CrossbarDense, CrossbarMLP, check_dataset, mc_predict, sinusoidal_embedding,
+                       summarize_samples, warn_narrow_spread)
 from cimjax.nn import _engine
 
 IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
@@ -70,13 +73,38 @@ def test_ann_mc_spread_is_exactly_zero_and_stochastic_spread_is_not():
     x = jax.random.normal(key, (16, 3))
     ann = CrossbarMLP((16, 2), config=IDEAL, deterministic=True)
     params = ann.init({"params": key, "pbit": key}, x)
-    pred = mc_predict(ann.apply, params, x, jax.random.key(2), 32)
+    with pytest.warns(RuntimeWarning, match=r"^32 of 32 predictive outputs have a spread exactly zero"):
+        pred = mc_predict(ann.apply, params, x, jax.random.key(2), 32)
     assert float(jnp.max(pred.variance)) == 0.0
+    assert (pred.zero_spread_count, pred.zero_spread_fraction) == (32, 1.0)
     mc = CrossbarMLP((16, 2), config=IDEAL)
-    pred = mc_predict(mc.apply, params, x, jax.random.key(2), 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no point of the stochastic model has a zero spread: no warning
+        pred = mc_predict(mc.apply, params, x, jax.random.key(2), 32)
     assert float(jnp.min(pred.variance)) > 0.0
+    assert (pred.zero_spread_count, pred.zero_spread_fraction) == (0, 0.0)
     # the same weights: P-bits held fixed equals the deterministic call of the MC model
     np.testing.assert_array_equal(ann.apply(params, x), mc.apply(params, x, deterministic=True))
+
+
+def test_spread_below_one_output_step_is_counted_and_warned():
+    """Known spreads: S passes alternating between two values a step d apart have std
+    d/2 * sqrt(S/(S-1)); with `resolution` above it every point warns, below it none."""
+    s, d = 8, 0.5
+    samples = jnp.asarray(np.tile(np.array([0.0, d])[:, None, None], (s // 2, 3, 1)), jnp.float32)  # (S, 3, 1)
+    pred = summarize_samples(samples)
+    std = d / 2 * np.sqrt(s / (s - 1))
+    np.testing.assert_allclose(np.sqrt(pred.variance), std, rtol=1e-6)
+    assert pred.zero_spread_count == 0
+    with pytest.warns(RuntimeWarning, match=r"^3 of 3 predictive outputs have a spread below one output step"):
+        assert warn_narrow_spread(pred, resolution=1.01 * std) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_narrow_spread(pred, resolution=0.99 * std) == 0
+    mixed = summarize_samples(samples.at[:, 0, 0].set(1.0))  # one point constant over the passes
+    assert (mixed.zero_spread_count, mixed.zero_spread_fraction) == (1, 1 / 3)
+    with pytest.raises(ConfigError, match="resolution"):
+        mc_predict(lambda v, x, rngs: x, {}, jnp.ones((2, 1)), jax.random.key(0), 2, resolution=0.0)
 
 
 def test_mc_passes_do_not_depend_on_chunking():

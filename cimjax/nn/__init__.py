@@ -25,6 +25,7 @@ from cimjax.nn._inference import Predictive as Predictive
 from cimjax.nn._inference import mc_predict as mc_predict
 from cimjax.nn._inference import mc_samples as mc_samples
 from cimjax.nn._inference import summarize_samples as summarize_samples
+from cimjax.nn._inference import warn_narrow_spread as warn_narrow_spread
 from cimjax.nn._layers import CrossbarDense as CrossbarDense
 from cimjax.nn._layers import sinusoidal_embedding as sinusoidal_embedding
 from cimjax.nn._losses import crps_gaussian as crps_gaussian
@@ -88,4 +89,5 @@ __all__ = [
     "step_key",
     "summarize_samples",
     "to_crossbar",
+    "warn_narrow_spread",
 ]

@@ -10,6 +10,7 @@ and the spread is exactly zero.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
@@ -18,14 +19,17 @@ import numpy as np
 
 from cimjax.errors import ConfigError
 
-__all__ = ["Predictive", "mc_samples", "mc_predict", "summarize_samples"]
+__all__ = ["Predictive", "mc_samples", "mc_predict", "summarize_samples", "warn_narrow_spread"]
 
 
 class Predictive(NamedTuple):
     """Predictive summary of S stochastic passes.
 
     mean, variance: (B, D); quantiles: (Q, B, D) at `levels` (Q,);
-    samples: (S, B, D) or None when not kept.
+    samples: (S, B, D) or None when not kept; zero_spread_count: how many of the
+    B * D outputs have a variance of exactly zero over the passes (every pass gave
+    the same value), zero_spread_fraction: that count over B * D. A zero spread
+    gives an infinite Gaussian NLL at any target off the mean.
     """
 
     mean: jax.Array
@@ -33,6 +37,8 @@ class Predictive(NamedTuple):
     levels: jax.Array
     quantiles: jax.Array
     samples: jax.Array | None
+    zero_spread_count: int = 0
+    zero_spread_fraction: float = 0.0
 
 
 def mc_samples(
@@ -111,7 +117,31 @@ def summarize_samples(
         var = jnp.zeros_like(mean)
     lv_j = jnp.asarray(lv, dtype=samples.dtype)
     q = jnp.quantile(samples, lv_j, axis=0)
-    return Predictive(mean, var, lv_j, q, samples if keep_samples else None)
+    zero = int(jnp.sum(var == 0)) if not isinstance(var, jax.core.Tracer) else 0
+    return Predictive(mean, var, lv_j, q, samples if keep_samples else None, zero, zero / max(int(var.size), 1))
+
+
+def warn_narrow_spread(pred: Predictive, resolution: float | None = None) -> int:
+    """Warns (one line, with the count) when a predictive spread is below one output step.
+
+    Args:
+      pred: a `Predictive`.
+      resolution: one ADC step of the output in the model's output units; None
+        counts only spreads of exactly zero.
+    Returns:
+      the number of outputs whose standard deviation is below `resolution` (zero
+      without it), 0 when none (and then nothing is warned).
+    """
+    if isinstance(pred.variance, jax.core.Tracer):
+        return 0
+    std = np.sqrt(np.asarray(pred.variance, dtype=np.float64))
+    narrow = int(np.sum(std < resolution)) if resolution is not None else pred.zero_spread_count
+    if narrow:
+        what = f"below one output step ({resolution:.3g})" if resolution is not None else "exactly zero"
+        warnings.warn(f"{narrow} of {std.size} predictive outputs have a spread {what}: their Gaussian NLL is "
+                      "(near) infinite; train with an exact-read loss (TrainConfig(loss='energy')) or use more "
+                      "passes", RuntimeWarning, stacklevel=3)
+    return narrow
 
 
 def mc_predict(
@@ -124,9 +154,15 @@ def mc_predict(
     levels: Sequence[float] = (0.05, 0.5, 0.95),
     chunk: int | None = None,
     keep_samples: bool = False,
+    resolution: float | None = None,
     **kwargs: Any,
 ) -> Predictive:
     """Predictive mean, variance and quantiles from S vectorised stochastic passes.
+
+    Warns (`RuntimeWarning`, one line with the count) when any output's predictive
+    standard deviation is below `resolution`, one ADC step of the output layer in
+    the model's output units, which the caller knows from its scaling; without it,
+    when any output's spread is exactly zero. The P-bits-fixed ANN always warns.
 
     Raises:
       ConfigError: `x` holds NaN or inf (checked on the host before any pass when
@@ -137,5 +173,9 @@ def mc_predict(
         if not np.all(np.isfinite(arr)):
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             raise ConfigError(f"x holds a non-finite value at index {bad}: {arr[bad]}")
+    if resolution is not None and not (np.isfinite(resolution) and resolution > 0):
+        raise ConfigError(f"{resolution=} must be a positive number or None")
     samples = mc_samples(apply_fn, variables, x, key, num_samples, chunk=chunk, **kwargs)
-    return summarize_samples(samples, levels, keep_samples)
+    pred = summarize_samples(samples, levels, keep_samples)
+    warn_narrow_spread(pred, resolution)
+    return pred

@@ -45,6 +45,7 @@ def fig22_figure(result: dict[str, Any]):
     test = result["test"]
     x = test.x[:, 0]
     grid = np.linspace(x.min(), x.max(), 400)
+    builtin = result.get("builtin", True)
     true_mean, true_std = true_conditional(grid)
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     FigureCanvasAgg(fig)
@@ -56,15 +57,22 @@ def fig22_figure(result: dict[str, Any]):
         ax.scatter(x, test.y[:, 0], s=3, alpha=0.25, color="0.4", lw=0, label="held-out data", rasterized=True)
         ax.fill_between(grid, lo, hi, alpha=0.3, color=color, lw=0, label="90% predictive band")
         ax.plot(grid, smooth_curve(x, s["mean"], grid), color=color, lw=2, label="predictive mean")
-        ax.plot(grid, true_mean + 1.645 * true_std, "k--", lw=0.8, label="true 90% band")
-        ax.plot(grid, true_mean - 1.645 * true_std, "k--", lw=0.8)
+        if builtin:
+            ax.plot(grid, true_mean + 1.645 * true_std, "k--", lw=0.8, label="true 90% band")
+            ax.plot(grid, true_mean - 1.645 * true_std, "k--", lw=0.8)
         ax.set_title(f"({'a' if name == 'ann' else 'b'}) {title}\nNLL {s['nll']:.3f}, "
                      f"coverage {s['coverage_90']:.3f}", fontsize=10)
-        ax.set_xlabel("x")
-    axes[0].set_ylabel("y = x sin x + 0.3 e1 + 0.3 x e2")
+        ax.set_xlabel(_x_label(result))
+    axes[0].set_ylabel("y = x sin x + 0.3 e1 + 0.3 x e2" if builtin else result.get("y_name", "y"))
     handles, labels = axes[1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False, markerscale=4)
     return fig
+
+
+def _x_label(result: dict[str, Any]) -> str:
+    """The first input column, which the figure and the per-bin table are drawn against."""
+    names = result.get("x_names", ("x",))
+    return names[0] if len(names) == 1 else f"{names[0]} (first of {len(names)} inputs; the others vary)"
 
 
 def plot_fig22(result: dict[str, Any], path: str | Path) -> None:
@@ -73,8 +81,11 @@ def plot_fig22(result: dict[str, Any], path: str | Path) -> None:
 
 
 def _markdown(result: dict[str, Any], json_scores: dict) -> str:
-    lines = ["# Heteroscedastic regression (Fig. 22) on the emulated crossbar", "",
-             f"seed {result['seed']}, {result['setup'].n_train} training / {result['setup'].n_test} held-out points, "
+    source = ("the built-in task (Fig. 22)" if result.get("builtin", True)
+              else f"{result.get('source', 'the given data')}: y = {result['y_name']!r}, x = {list(result['x_names'])}")
+    lines = ["# Heteroscedastic regression on the emulated crossbar", "",
+             f"Data: {source}", "",
+             f"seed {result['seed']}, {len(result['train'].y)} training / {len(result['test'].y)} held-out points, "
              f"{result['setup'].steps} steps, {result['setup'].mc_samples} MC passes, P-bit device "
              f"{result['config'].pbit.device!r}; ANN's own MC variance (max) = "
              f"{result['ann_mc_variance_max']:.3g}", "",
@@ -82,10 +93,11 @@ def _markdown(result: dict[str, Any], json_scores: dict) -> str:
     for name, title in _MODELS:
         s = json_scores[name]
         lines.append(f"| {title} | {s['nll']:.4f} | {s['crps']:.4f} | {s['coverage_90']:.3f} |")
-    lines += ["", "90% coverage and NLL per tenth of the x range:", "",
+    lines += ["", f"MC outputs with a spread of exactly zero: {json_scores['mc']['zero_spread_fraction']:.2%}", "",
+              f"90% coverage and NLL per tenth of the training range of {_x_label(result)}:", "",
               "| x range | n | ANN coverage | MC coverage | ANN NLL | MC NLL |", "|---|---|---|---|---|---|"]
     for a, m in zip(json_scores["ann"]["per_bin"], json_scores["mc"]["per_bin"]):
-        lines.append(f"| [{a['x_lo']:.0f}, {a['x_hi']:.0f}) | {a['n']} | {a['coverage']:.3f} | {m['coverage']:.3f} "
+        lines.append(f"| [{a['x_lo']:.3g}, {a['x_hi']:.3g}) | {a['n']} | {a['coverage']:.3f} | {m['coverage']:.3f} "
                      f"| {a['nll']:.3f} | {m['nll']:.3f} |")
     return "\n".join(lines) + "\n"
 
@@ -95,6 +107,9 @@ def write_report(result: dict[str, Any], out: str | Path) -> dict[str, str]:
     out = Path(out)
     scores = {name: {k: v for k, v in result[name].items() if k not in ("band", "mean")} for name, _ in _MODELS}
     payload = {"seed": result["seed"], "setup": dataclasses.asdict(result["setup"]),
+               "data": {"builtin": result.get("builtin", True), "source": result.get("source"),
+                        "x": list(result.get("x_names", ("x",))), "y": result.get("y_name", "y"),
+                        "n_train": len(result["train"].y), "n_test": len(result["test"].y)},
                "crossbar": describe(result["config"]), "ann_mc_variance_max": result["ann_mc_variance_max"],
                "final_loss": result["final_loss"], **scores}
     paths = {"figure": str(out / "regress.png"), "markdown": str(out / "metrics.md"),
