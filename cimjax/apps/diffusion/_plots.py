@@ -155,9 +155,7 @@ def pareto_figure(quality: dict, cost_rows: list[dict], title: str):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from cimjax._io import place_legends
-
-    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    fig = Figure(figsize=(10.0, 4.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2, sharey=True)
     designs = list(dict.fromkeys(r["design"] for r in cost_rows))
@@ -176,7 +174,9 @@ def pareto_figure(quality: dict, cost_rows: list[dict], title: str):
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("Frechet distance (95% bootstrap interval)")
     fig.suptitle(title, fontsize=10)
-    place_legends(fig, [(axes[1], {"fontsize": 7})], outside="right")
+    # below the panels: the error bars span most of the height, so no corner inside is clear
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7)
     return fig
 
 
