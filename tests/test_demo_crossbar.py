@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax.apps.diffusion import image_counts
+from cimjax.apps.diffusion import cost_table, image_counts
 from cimjax.sde import (VPSDE, CrossbarEpsNet, EpsScore, ExSituStep, InSituCrossbarNet, crossbar_layer_shapes,
                         init_noise_params, repeat_passes, transition_targets)
 
@@ -63,3 +63,23 @@ def test_image_counts_closed_form(n_steps):
     assert ex.cell_reads == n_steps * cells
     assert ins.cell_reads == n_steps * (cells + 8 * 3)
     assert ex.tile_reads == ins.tile_reads == n_steps * 3  # every layer fits one 256 x 256 tile
+    # the output read's P-bits: one pulse per used row (H + 2R = 40 rows) of its one tile, 3 P-bits each,
+    # each driver charging a 256-cell line; P_sw = 0.5 without spread needs no reset
+    assert ins.pbit_write_pulses == n_steps * 40 and ins.pbit_line_cells == ins.pbit_writes * 256
+    assert ins.pbit_resets == 0
+
+
+def test_cost_table_rows_every_sampler_on_every_design_that_can_run_it():
+    from cimjax.energy import default_energy_preset
+
+    _, net, _, _, _ = _nets(8, 8)
+    t = cost_table(crossbar_layer_shapes(net), crossbar_layer_shapes(net, 4), n_steps=10, latent_dim=3,
+                   bits_per_gaussian=64)
+    designs = list(default_energy_preset().designs)
+    pairs = [(r["sampler"], r["design"]) for r in t["rows"]]
+    assert pairs == [("ex_situ", d) for d in designs if d != "in_situ"] + [("in_situ", d) for d in designs]
+    for r in t["rows"]:
+        assert {"sampler", "scheme", "energy_per_image_J", "delay_per_image_s", "pbit_writes", "random_bits"} <= set(r)
+        assert r["energy_per_image_J"] > 0 and r["delay_per_image_s"] > 0
+        assert r["native"] == ((r["sampler"] == "in_situ") == (r["scheme"] == "in_situ"))
+        assert r["random_bits"] == (10 * 3 * 64 if r["sampler"] == "ex_situ" else 10 * 40 * 3)

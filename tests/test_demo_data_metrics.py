@@ -120,3 +120,46 @@ def test_bad_config():
         DemoConfig(keep_prob=1.5)
     with pytest.raises(CimjaxError, match="n_steps"):
         DemoConfig(n_steps=0)
+
+
+def test_resampled_metrics_equal_the_direct_metrics_of_the_resampled_set():
+    # the vectorised bootstrap evaluates each resample as draw counts; each must equal the
+    # plain metric of np.repeat(images, counts) (and all ones = the set itself)
+    rng = np.random.default_rng(5)
+    a, ref = rng.normal(size=(120, 6)), rng.normal(size=(150, 6)) + 0.3
+    fa, fr = rng.normal(size=(120, 4)), rng.normal(size=(150, 4)) + 0.2
+    h = M.median_bandwidth(a, ref)
+    w = np.concatenate([np.ones((1, 120), int), rng.multinomial(120, np.full(120, 1 / 120), size=3)])
+    got = M.resampled_metrics(a, ref, fa, fr, h, w, n_projections=64, seed=1)
+    for k, counts in enumerate(w):
+        i = np.repeat(np.arange(120), counts)
+        assert got["frechet"][k] == pytest.approx(M.frechet_distance(fa[i], fr), rel=1e-9)
+        assert got["mmd2"][k] == pytest.approx(M.mmd_rbf(a[i], ref, h), rel=1e-9, abs=1e-12)
+        assert got["sliced_w2"][k] == pytest.approx(M.sliced_wasserstein(a[i], ref, n_projections=64, seed=1),
+                                                    rel=1e-9)
+
+
+def test_bootstrap_interval_of_a_mean_shift_covers_the_clt_spread():
+    # Frechet distance of N(d, I) samples against a huge N(0, I) reference in 1-D: the estimate
+    # is ~ (mean - 0)^2 + (s - 1)^2, whose spread at n is dominated by 2 d sd(mean) = 2 d / sqrt(n);
+    # the 95% interval's width should be ~ 2 * 1.96 * 2d / sqrt(n) (CLT), within 25%
+    rng = np.random.default_rng(6)
+    n, d = 800, 1.0
+    a, ref = rng.normal(d, 1.0, (n, 1)), rng.normal(0.0, 1.0, (20_000, 1))
+    ci = M.bootstrap_intervals(a, ref[:400], a, ref, 1.0, n_boot=300, seed=0)
+    width = ci["frechet_ci"][1] - ci["frechet_ci"][0]
+    assert width == pytest.approx(2 * 1.96 * 2 * d / np.sqrt(n), rel=0.25)
+    fd = float(np.sum((a.mean(0) - ref.mean(0)) ** 2) + (a.std(ddof=1) - ref.std(ddof=1)) ** 2)  # 1-D closed form
+    assert ci["frechet_ci"][0] < fd < ci["frechet_ci"][1]
+    assert ci == M.bootstrap_intervals(a, ref[:400], a, ref, 1.0, n_boot=300, seed=0)  # seeded
+
+
+def test_real_floor_is_drawn_at_n_and_disjoint_from_its_reference():
+    from cimjax.apps.diffusion import real_floor
+
+    train, test = np.arange(30.0)[:, None], np.arange(30.0, 40.0)[:, None]
+    real, ref = real_floor(train, test, 25, seed=0)
+    assert len(real) == 25 and len(ref) == 15
+    assert not set(real[:, 0]) & set(ref[:, 0])
+    assert sorted(np.concatenate([real, ref])[:, 0]) == list(range(40))
+    assert len(real_floor(train, test, 100, seed=0)[0]) == 39  # never the whole pool: a reference remains

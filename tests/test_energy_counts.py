@@ -42,7 +42,7 @@ def test_modes_and_schemes_hand_counts():
     assert (merged.adc_conversions, merged.accumulations) == (420, 210)  # 3x70x2, 3x70x(2-1)
     assert merged.cell_reads == 42_000 and merged.dac_conversions == 900
     assert count_random_bits(500) == OpCounts(pbit_writes=500, random_bits_generated=500,
-                                              random_bits_transferred=500)
+                                              random_bits_transferred=500, pbit_write_pulses=500)
     assert count_random_bits(500, scheme="in_situ").random_bits_transferred == 0
 
 

@@ -102,7 +102,7 @@ def _demo(args) -> int:
         prepare_out_dir(args.out, args.force)
         payload = run_demo(_config(args), args.out, force=True, cache_dir=args.cache)
     q = payload["quality"]
-    for name in ("real (test)", "ex_situ", "in_situ", "prior"):
+    for name in ("real", "ex_situ", "in_situ", "prior"):
         print(f"{name:12s} Frechet {q[name]['frechet']:8.4g}  MMD^2 {q[name]['mmd2']:.3e}  "
               f"classes {q[name]['classes_present']}  max class {q[name]['max_class_fraction']:.3f}")
     print(f"results in {args.out}/ (metrics.md, metrics.json, PNGs); {payload['timings_s']['total']:.0f} s")

@@ -20,6 +20,7 @@ from cimjax.crossbar._counts import OpCounts as OpCounts
 from cimjax.crossbar._counts import count_crossbar_read as count_crossbar_read
 from cimjax.crossbar._counts import count_random_bits as count_random_bits
 from cimjax.crossbar._counts import count_read as count_read
+from cimjax.crossbar._counts import needs_reset as needs_reset
 from cimjax.crossbar._mapping import MappedWeights as MappedWeights
 from cimjax.crossbar._mapping import effective_weights as effective_weights
 from cimjax.crossbar._mapping import map_weights as map_weights
@@ -40,6 +41,7 @@ __all__ = [
     "count_crossbar_read",
     "count_random_bits",
     "count_read",
+    "needs_reset",
     "crossbar_matmul",
     "crossbar_moments",
     "CrossbarConfig",

@@ -13,6 +13,9 @@ from cimjax.energy._cost import compute_energy as compute_energy
 from cimjax.energy._cost import cost as cost
 from cimjax.energy._cost import cost_report as cost_report
 from cimjax.energy._cost import for_scheme as for_scheme
+from cimjax.energy._cost import in_situ_pbit_delay as in_situ_pbit_delay
+from cimjax.energy._cost import in_situ_pbit_energy as in_situ_pbit_energy
+from cimjax.energy._cost import overlaps as overlaps
 from cimjax.energy._params import ALL_PARAMS as ALL_PARAMS
 from cimjax.energy._preset import PRESET_DIR as PRESET_DIR
 from cimjax.energy._preset import Design as Design
@@ -44,6 +47,9 @@ __all__ = [
     "Figures",
     "figures",
     "for_scheme",
+    "in_situ_pbit_delay",
+    "in_situ_pbit_energy",
+    "overlaps",
     "load_energy_preset",
     "parse_energy_preset",
     "Preset",

@@ -29,24 +29,36 @@ COMMON: dict[str, Spec] = {
     "write_overhead_time": S("time", "driver rise, fall and settling added to each pulse"),
     "level_shifter_energy": S("energy", "level shifter energy per write pulse"),
     "driver_capacitance": S("capacitance", "write driver output capacitance"),
+    # the reset before a reset-mode write (P_sw != 0.5): verify read, then a deterministic pulse
+    "reset_voltage": S("voltage", "P-bit reset pulse amplitude", positive=True),
+    "reset_width": S("time", "P-bit reset pulse width", positive=True),
     # reads of the MTJs (Fig. 7)
     "read_voltage": S("voltage", "read bias across an MTJ", positive=True),
     "read_resistance_p": S("resistance", "parallel-state resistance at the read bias", positive=True),
     "read_resistance_ap": S("resistance", "antiparallel-state resistance at the read bias",
                             positive=True),
     "logic_voltage": S("voltage", "core logic supply", positive=True),
-    # the crossbar array and its compute periphery, shared by all schemes
-    "array_rows": S("count", "rows of a tile (cells on a column line)", positive=True, integer=True),
-    "array_cols": S("count", "columns of a tile", positive=True, integer=True),
+    # the crossbar technology and its compute periphery, shared by all schemes (the geometry
+    # of a read comes from its counts; a Table II design states its own, IN_SITU)
     "line_capacitance_per_cell": S("capacitance", "column-line capacitance added per cell"),
     "read_time": S("time", "tile read: bit-line settling and sensing", positive=True),
-    "pbit_write_parallelism": S("count", "in-cell P-bits written and read per cycle in a tile",
-                                positive=True, integer=True),
     "parallel_tiles": S("count", "tiles operating at the same time", positive=True, integer=True),
     "dac_energy": S("energy", "input DAC energy per conversion"),
     "adc_energy": S("energy", "output ADC energy per conversion"),
     "accumulation_energy": S("energy", "digital addition of two partial sums"),
 }
+
+# the geometry of the Table II in-situ design (a run's own geometry is in its OpCounts)
+IN_SITU: dict[str, Spec] = {
+    "array_rows": S("count", "rows of a tile (cells on a column line)", positive=True, integer=True),
+    "array_cols": S("count", "columns of a tile", positive=True, integer=True),
+    "pbit_write_parallelism": S("count", "in-cell P-bits written and read per cycle in a tile",
+                                positive=True, integer=True),
+}
+
+# whether an ex-situ design may generate the next random bits while the array computes
+OVERLAP = S("count", "1: generation overlaps compute (latched pipeline), 0: in sequence",
+            integer=True, at_most_one=True)
 
 EX_SITU_PERIPHERY: dict[str, Spec] = {
     "n_pbits": S("count", "P-bit generators in the periphery", positive=True, integer=True),
@@ -68,6 +80,7 @@ EX_SITU_PERIPHERY: dict[str, Spec] = {
     "bus_toggle_probability": S("count", "0->1 transitions per bit sent", at_most_one=True),
     "lane_area": S("area", "repeaters and register per bus lane"),
     "shared_area": S("area", "bias generator and bus control shared by the generators"),
+    "overlap_generation": OVERLAP,
 }
 
 EX_SITU_PCB: dict[str, Spec] = {
@@ -81,16 +94,17 @@ EX_SITU_PCB: dict[str, Spec] = {
     "link_bit_rate": S("frequency", "serial link from board to compute chip", positive=True),
     "trace_capacitance": S("capacitance", "board trace and pad load per link bit"),
     "bus_toggle_probability": EX_SITU_PERIPHERY["bus_toggle_probability"],
+    "overlap_generation": OVERLAP,
 }
 
 # scheme -> parameters a design of that scheme needs beyond COMMON
 SCHEME_PARAMS: dict[str, dict[str, Spec]] = {
-    "in_situ": {},
+    "in_situ": IN_SITU,
     "ex_situ_periphery": EX_SITU_PERIPHERY,
     "ex_situ_pcb": EX_SITU_PCB,
 }
 
-ALL_PARAMS: dict[str, Spec] = {**COMMON, **EX_SITU_PERIPHERY, **EX_SITU_PCB}
+ALL_PARAMS: dict[str, Spec] = {**COMMON, **IN_SITU, **EX_SITU_PERIPHERY, **EX_SITU_PCB}
 
 
 def required(scheme: str) -> dict[str, Spec]:

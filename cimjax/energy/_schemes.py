@@ -4,7 +4,9 @@ The three schemes of Figs. 2-3:
 
 * ``in_situ`` (generation-compute): the P-bit is the second device of the crossbar's
   differential pair. A cycle writes `pbit_write_parallelism` P-bits (one pulse through
-  their column drivers) and reads them with the array's own sense circuits, so
+  their column drivers) and reads them with the array's own sense circuits. The Table II
+  design's geometry (`array_rows` cells per line, `pbit_write_parallelism` P-bits per
+  pulse) is that design's own; a counted run is priced with its tiles' (`cimjax.energy.cost`).
 
       throughput = parallelism / (t_w + t_overhead + t_read),
       energy/bit = E_write(C_column) + E_read(P-bit),        added area = 0
@@ -67,10 +69,13 @@ class Figures(NamedTuple):
     area_um2: Mapping[str, float]
 
 
-def in_situ_write_energy(d: Design) -> float:
-    """One in-cell P-bit write: the pulse charges a full column line of the tile (J)."""
-    c_col = C.line_capacitance(d["array_rows"], d["line_capacitance_per_cell"],
-                               d["driver_capacitance"])
+def in_situ_write_energy(d: Design, rows: float | None = None) -> float:
+    """One in-cell P-bit write: the pulse charges a full column line of `rows` cells (J).
+
+    `rows` defaults to the design's `array_rows` (the Table II geometry).
+    """
+    rows = d["array_rows"] if rows is None else rows
+    c_col = C.line_capacitance(rows, d["line_capacitance_per_cell"], d["driver_capacitance"])
     return C.write_pulse_energy(d["write_voltage"], d["write_width"], d["write_resistance"],
                                 c_col, d["level_shifter_energy"])
 
@@ -81,10 +86,11 @@ def cell_read_energy(d: Design) -> float:
                              d["read_time"], 0.0)
 
 
-def column_charge_energy(d: Design) -> float:
-    """Charging one column line to the read bias, once per column per tile read (J)."""
-    c_col = C.line_capacitance(d["array_rows"], d["line_capacitance_per_cell"],
-                               d["driver_capacitance"])
+def column_charge_energy(d: Design, rows: float | None = None) -> float:
+    """Charging one column line of `rows` cells (default: the design's `array_rows`) to the
+    read bias, once per column per tile read (J)."""
+    rows = d["array_rows"] if rows is None else rows
+    c_col = C.line_capacitance(rows, d["line_capacitance_per_cell"], d["driver_capacitance"])
     return c_col * d["read_voltage"] ** 2
 
 

@@ -15,12 +15,14 @@ from cimjax.apps.diffusion._data import load_dataset as load_dataset
 from cimjax.apps.diffusion._data import load_digits_split as load_digits_split
 from cimjax.apps.diffusion._data import load_idx as load_idx
 from cimjax.apps.diffusion._data import load_mnist as load_mnist
+from cimjax.apps.diffusion._metrics import bootstrap_intervals as bootstrap_intervals
 from cimjax.apps.diffusion._metrics import frechet_distance as frechet_distance
 from cimjax.apps.diffusion._metrics import label_histogram as label_histogram
 from cimjax.apps.diffusion._metrics import median_bandwidth as median_bandwidth
 from cimjax.apps.diffusion._metrics import mmd_rbf as mmd_rbf
 from cimjax.apps.diffusion._metrics import nn_distance as nn_distance
 from cimjax.apps.diffusion._metrics import nn_distances as nn_distances
+from cimjax.apps.diffusion._metrics import resampled_metrics as resampled_metrics
 from cimjax.apps.diffusion._metrics import sliced_wasserstein as sliced_wasserstein
 from cimjax.apps.diffusion._nets import VAE as VAE
 from cimjax.apps.diffusion._nets import Classifier as Classifier
@@ -30,8 +32,10 @@ from cimjax.apps.diffusion._pipeline import generate as generate
 from cimjax.apps.diffusion._pipeline import prepare_models as prepare_models
 from cimjax.apps.diffusion._plots import save_embedding as save_embedding
 from cimjax.apps.diffusion._plots import save_grid as save_grid
+from cimjax.apps.diffusion._plots import save_pareto as save_pareto
 from cimjax.apps.diffusion._report import evaluate as evaluate
 from cimjax.apps.diffusion._report import prepare_out_dir as prepare_out_dir
+from cimjax.apps.diffusion._report import real_floor as real_floor
 from cimjax.apps.diffusion._report import run_demo as run_demo
 from cimjax.apps.diffusion._sample_io import MANIFEST as MANIFEST
 from cimjax.apps.diffusion._sample_io import load_samples as load_samples
@@ -40,6 +44,10 @@ from cimjax.apps.diffusion._sample_io import save_sample_grid as save_sample_gri
 from cimjax.apps.diffusion._transitions import transition_errors as transition_errors
 
 __all__ = [
+    "bootstrap_intervals",
+    "resampled_metrics",
+    "real_floor",
+    "save_pareto",
     "Classifier",
     "config_hash",
     "cost_table",

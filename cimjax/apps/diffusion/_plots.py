@@ -11,7 +11,8 @@ from cimjax._io import save_figure_atomic
 from cimjax.errors import ConfigError
 from cimjax.apps.diffusion._metrics import nn_distances
 
-__all__ = ["save_grid", "grid_figure", "embed_2d", "embedding_figure", "save_embedding"]
+__all__ = ["save_grid", "grid_figure", "embed_2d", "embedding_figure", "save_embedding", "pareto_figure",
+           "save_pareto"]
 
 GRID_MIN_WIDTH = 800  # px: a grid large enough to read each digit on a printed page
 GRID_COLUMNS = 10
@@ -142,3 +143,44 @@ def save_embedding(real: np.ndarray, sets: dict[str, np.ndarray], path: str | os
     fig, method = embedding_figure(real, sets)
     save_figure_atomic(fig, path, dpi=150)
     return method
+
+
+def pareto_figure(quality: dict, cost_rows: list[dict], title: str):
+    """Two panels: Frechet distance (with its 95% interval) against energy and against delay per image.
+
+    One point per (sampler, design) of `cost_rows`; a sampler's quality is the same on every
+    design (the design changes where the random bits come from, not which). Filled markers:
+    the sampler on its native design (in-situ on in-situ, ex-situ on an ex-situ design).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.0, 4.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2, sharey=True)
+    designs = list(dict.fromkeys(r["design"] for r in cost_rows))
+    markers = {"ex_situ": "s", "in_situ": "o"}
+    for ax, key, scale, label in ((axes[0], "energy_per_image_J", 1e9, "energy per image (nJ)"),
+                                  (axes[1], "delay_per_image_s", 1e6, "delay per image (us)")):
+        for r in cost_rows:
+            q = quality[r["sampler"]]
+            lo, hi = q["frechet_ci"]
+            colour = f"C{designs.index(r['design'])}"
+            ax.errorbar([r[key] * scale], [q["frechet"]], yerr=[[q["frechet"] - lo], [hi - q["frechet"]]],
+                        fmt=markers[r["sampler"]], color=colour, mfc=colour if r["native"] else "white",
+                        ms=7, capsize=3, label=f"{r['sampler']} on {r['design']}")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("Frechet distance (95% bootstrap interval)")
+    fig.suptitle(title, fontsize=10)
+    # below the panels: the error bars span most of the height, so no corner inside is clear
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7)
+    return fig
+
+
+def save_pareto(quality: dict, cost_rows: list[dict], path: str | os.PathLike) -> None:
+    """Writes `pareto_figure` to `path`, titled with the file names it comes from."""
+    save_figure_atomic(pareto_figure(quality, cost_rows, f"{os.path.basename(os.fspath(path))} (metrics.json)"),
+                       path, dpi=150)

@@ -18,10 +18,10 @@ from cimjax.apps.diffusion._config import DemoConfig
 from cimjax.apps.diffusion._costs import cost_table
 from cimjax.sde import crossbar_layer_shapes
 from cimjax.apps.diffusion._pipeline import Models, generate, prepare_models
-from cimjax.apps.diffusion._plots import save_embedding, save_grid
+from cimjax.apps.diffusion._plots import save_embedding, save_grid, save_pareto
 from cimjax.apps.diffusion._transitions import transition_errors
 
-__all__ = ["quality_row", "evaluate", "run_demo", "prepare_out_dir"]
+__all__ = ["quality_row", "evaluate", "run_demo", "prepare_out_dir", "real_floor"]
 
 
 def prepare_out_dir(out: str | os.PathLike, force: bool) -> Path:
@@ -35,30 +35,56 @@ def prepare_out_dir(out: str | os.PathLike, force: bool) -> Path:
     return out
 
 
+N_BOOT = 300  # bootstrap resamples per set: the 2.5% and 97.5% percentiles rest on ~8 resamples each
+
+
 def quality_row(models: Models, images: np.ndarray, ref: np.ndarray, ref_features: np.ndarray,
-                bandwidth: float) -> dict[str, Any]:
-    """Every quality metric of one image set against the training images."""
+                bandwidth: float, seed: int = 0) -> dict[str, Any]:
+    """Every quality metric of one image set against a reference set, with bootstrap 95% intervals."""
     hist = M.label_histogram(models.predict(images))
+    features = models.features(images)
+    ci = M.bootstrap_intervals(images, ref, features, ref_features, bandwidth, n_boot=N_BOOT, seed=seed)
     return {"n": int(len(images)),
-            "frechet": M.frechet_distance(models.features(images), ref_features),
-            "mmd2": M.mmd_rbf(images, ref, bandwidth),
-            "sliced_w2": M.sliced_wasserstein(images, ref),
+            "frechet": M.frechet_distance(features, ref_features), "frechet_ci": ci["frechet_ci"],
+            "mmd2": M.mmd_rbf(images, ref, bandwidth), "mmd2_ci": ci["mmd2_ci"],
+            "sliced_w2": M.sliced_wasserstein(images, ref), "sliced_w2_ci": ci["sliced_w2_ci"],
             "nn_distance": M.nn_distance(images, ref),
             "classes_present": int(np.sum(hist > 0)),
             "max_class_fraction": float(hist.max()),
             "label_histogram": [round(float(h), 4) for h in hist]}
 
 
+def real_floor(x_train: np.ndarray, x_test: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(real [n', P], its reference [M', P]): n' = min(n, pool - 1) images drawn without
+    replacement from train + test, and the rest of the pool as their own reference.
+
+    The floor at the samplers' n (the Frechet distance and sliced W2 are biased upward at
+    small n, so a smaller real set would score worse than the samplers), and disjoint from
+    its reference (an image compared with itself would pull MMD^2 below zero).
+    """
+    pool = np.concatenate([x_train, x_test])
+    order = np.random.default_rng(seed).permutation(len(pool))
+    n = min(n, len(pool) - 1)
+    return pool[order[:n]], pool[order[n:]]
+
+
 def evaluate(models: Models, n: int, seed: int, progress: bool = True) -> tuple[dict, dict]:
-    """Quality of real (test) images, ex-situ, in-situ and decoded prior noise; returns (rows, images)."""
+    """Quality of real images, ex-situ, in-situ and decoded prior noise at n each; returns (rows, images).
+
+    Samplers are scored against the training images; the real floor (`real_floor`) against
+    the rest of train + test. Every row carries bootstrap 95% intervals (seeded by `seed`).
+    """
     data = models.data
     ref = data.x_train
     ref_features = models.features(ref)
     bandwidth = M.median_bandwidth(data.x_test, ref)  # one bandwidth for every row, from real data
-    images = {"real (test)": data.x_test}
+    real, real_ref = real_floor(data.x_train, data.x_test, n, seed)
+    images = {"real": real}
     for name in ("ex_situ", "in_situ", "prior"):
         images[name] = models.decode(generate(models, name, n, seed=seed, progress=progress))
-    rows = {name: quality_row(models, x, ref, ref_features, bandwidth) for name, x in images.items()}
+    rows = {name: quality_row(models, x, ref, ref_features, bandwidth, seed=seed)
+            for name, x in images.items() if name != "real"}
+    rows = {"real": quality_row(models, real, real_ref, models.features(real_ref), bandwidth, seed=seed), **rows}
     rows["_bandwidth"] = bandwidth
     return rows, images
 
@@ -92,12 +118,18 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
              "## Quality (against the training images; lower is better)", "",
              f"MMD^2: RBF kernel, median-heuristic bandwidth h = {rows['_bandwidth']:.4g} (test vs train pixels). "
              "Frechet distance in the digit classifier's penultimate features. 'prior' decodes x_T itself "
-             "(the ceiling); 'real (test)' is held-out data (the floor).", "",
+             "(the ceiling); 'real' is the floor: as many real images as each sampler draws, from train + "
+             "test, scored against the rest of train + test (no image against itself). Brackets: "
+             f"bootstrap 95% intervals ({N_BOOT} seeded resamples of the set, reference fixed; centred "
+             "on the estimate).", "",
              "| set | n | Frechet | MMD^2 | sliced W2 | NN dist | classes | max class |",
              "|---|---|---|---|---|---|---|---|"]
     for k in names:
         r = rows[k]
-        lines.append(f"| {k} | {r['n']} | {r['frechet']:.4g} | {r['mmd2']:.3e} | {r['sliced_w2']:.4g} | "
+        f_ci, m_ci, s_ci = r["frechet_ci"], r["mmd2_ci"], r["sliced_w2_ci"]
+        lines.append(f"| {k} | {r['n']} | {r['frechet']:.4g} [{f_ci[0]:.4g}, {f_ci[1]:.4g}] | "
+                     f"{r['mmd2']:.3e} [{m_ci[0]:.2e}, {m_ci[1]:.2e}] | "
+                     f"{r['sliced_w2']:.4g} [{s_ci[0]:.4g}, {s_ci[1]:.4g}] | "
                      f"{r['nn_distance']:.4g} | {r['classes_present']} | {r['max_class_fraction']:.3f} |")
     lines += ["", "## In-situ transition against ex-situ, per step", "",
               f"Relative error averaged over {len(trans['steps'])} steps: mean {trans['mean_rel_err_avg']:.3f}, "
@@ -107,13 +139,20 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
               f"cimjax.crossbar.count_read of the networks' own crossbar configurations ({costs['tile']} "
               "tiles): ex-situ = every layer read with P-bits off + the injected Gaussians' random bits "
               "(generated and transferred); in-situ = hidden reads with P-bits off + one P-bit write per "
-              "cell of the output read (weights and noise rows), no transfer.", "",
-              "| design | sampler | energy / image (nJ) | delay / image (us) | added area (um^2) | P-bit writes | bits transferred |",
-              "|---|---|---|---|---|---|---|"]
+              "cell of the output read (weights and noise rows), no transfer. Each read is priced with its "
+              "own tile: its column lines' cells for the line charging, one write pulse per used row of a "
+              "tile (as many P-bits per pulse as the read has columns there), a reset before each write "
+              "where P_sw != 0.5. Ex-situ generation overlaps compute where the design allows (overlap). "
+              "The in-situ sampler on an ex-situ design: the same P-bits generated off-array and "
+              "transferred. pareto.png: Frechet distance against energy and delay per image.", "",
+              "| design | sampler | energy / image (nJ) | delay / image (us) | added area (um^2) | P-bit writes "
+              "| resets | random bits | bits transferred | overlap |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in costs["rows"]:
-        lines.append(f"| {r['label']} | {r['sampler']} | {r['energy_per_image_J'] * 1e9:.4g} | "
-                     f"{r['delay_per_image_s'] * 1e6:.4g} | {r['added_area_um2']} | {r['pbit_writes']} | "
-                     f"{r['random_bits_transferred']} |")
+        lines.append(f"| {r['label']} | {r['sampler']}{'' if r['native'] else ' (non-native)'} | "
+                     f"{r['energy_per_image_J'] * 1e9:.4g} | {r['delay_per_image_s'] * 1e6:.4g} | "
+                     f"{r['added_area_um2']} | {r['pbit_writes']} | {r['pbit_resets']} | {r['random_bits']} | "
+                     f"{r['random_bits_transferred']} | {r['overlap']} |")
     lines += ["", "## Pictures", "", "grid_real.png, grid_ex_situ.png, grid_in_situ.png, grid_prior.png: the "
               "first 100 images of each set. embedding.png: a 2-D "
               f"{embedding} fitted on the training images; contours enclose 50% and 90% of them (Gaussian KDE), and "
@@ -139,11 +178,13 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
                        n_steps=cfg.n_steps, latent_dim=cfg.latent_dim, bits_per_gaussian=noise.bits_per_gaussian)
     keep = nominal_keep_probability(models.in_situ.net_fn.out_config.pbit)
     side = models.data.side
-    for name, fname in (("real (test)", "real"), ("ex_situ", "ex_situ"), ("in_situ", "in_situ"), ("prior", "prior")):
-        save_grid(images[name], side, out / f"grid_{fname}.png", title=name)
+    for name in ("real", "ex_situ", "in_situ", "prior"):
+        save_grid(images[name], side, out / f"grid_{name}.png", title=name)
     method = save_embedding(models.data.x_train[:1000],
-                            {k: images[k][:1000] for k in ("real (test)", "ex_situ", "in_situ", "prior")},
+                            {"real (test)": models.data.x_test[:1000],  # held out: disjoint from train
+                             **{k: images[k][:1000] for k in ("ex_situ", "in_situ", "prior")}},
                             out / "embedding.png")
+    save_pareto(rows, costs["rows"], out / "pareto.png")
     timings = {"train_or_load": t1 - t0, "sample_and_metrics": t2 - t1, "total": time.perf_counter() - t0}
     payload = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "trained": list(models.trained),
                "quality": rows, "transitions": trans, "costs": costs, "embedding": method, "timings_s": timings,

@@ -4,7 +4,7 @@ Each axis changes one knob of every design of a preset and recomputes its figure
 
 * ``array_size`` n: an n x n tile whose in-situ P-bits are written a row at a time
   (parallelism = n); longer column lines cost more write energy. Ex-situ generators sit
-  outside the array, so their figures do not move.
+  outside the array, so their figures do not move (and they have no design point here).
 * ``parallelism`` p: in-situ P-bits written and read per cycle (at most a whole tile);
   ex-situ, p generators with the bus widened in the design's ratio of lanes to
   generators; on the board, p channels.
@@ -32,7 +32,7 @@ AXES: dict[str, dict[str, Any]] = {
 
 def _array_size(d: Design, n: float) -> Design:
     if d.scheme != "in_situ":
-        return d.replace(array_rows=n, array_cols=n)
+        return d  # the array geometry is the in-situ design's own
     return d.replace(array_rows=n, array_cols=n, pbit_write_parallelism=n)
 
 
@@ -64,7 +64,7 @@ def _parallelism_of(d: Design) -> float:
 
 # each design's own value on each axis: where the preset's design sits on the sweep
 _DESIGN_POINT: dict[str, Callable[[Design], float]] = {
-    "array_size": lambda d: d["array_rows"], "parallelism": _parallelism_of,
+    "array_size": lambda d: d.params.get("array_rows"), "parallelism": _parallelism_of,
     "write_width": lambda d: d["write_width"] * 1e9}
 
 
@@ -83,14 +83,14 @@ def sweep(preset: Preset, axis: str, values: list[float] | None = None) -> dict[
     for name, d in preset.designs.items():
         rows = [figures(_APPLY[axis](d, v)) for v in values]
         own = _DESIGN_POINT[axis](d)
-        at = figures(_APPLY[axis](d, own))
+        at = None if own is None else figures(_APPLY[axis](d, own))
         designs[name] = {"label": d.label, "scheme": d.scheme,
                          "throughput_bit_per_ns": [f.throughput_bit_per_ns for f in rows],
                          "energy_pJ_per_bit": [f.energy_pJ_per_bit for f in rows],
                          "added_area_um2": [f.added_area_um2 for f in rows],
-                         "design_point": {"value": own, "throughput_bit_per_ns": at.throughput_bit_per_ns,
-                                          "energy_pJ_per_bit": at.energy_pJ_per_bit,
-                                          "added_area_um2": at.added_area_um2}}
+                         "design_point": None if at is None else {
+                             "value": own, "throughput_bit_per_ns": at.throughput_bit_per_ns,
+                             "energy_pJ_per_bit": at.energy_pJ_per_bit, "added_area_um2": at.added_area_um2}}
     return {"axis": axis, "unit": AXES[axis]["unit"], "values": values, "designs": designs}
 
 
