@@ -97,11 +97,11 @@ def initialize(args, fingerprint_of: dict) -> None:
     import jax
 
     coordinator, num, pid = _settings(args)
+    if coordinator is not None and pid not in (None, 0):
+        _wait_for(coordinator, args.init_timeout)
     # CPU collectives over gloo; GPUs use NCCL whatever this says. (Asking for the backend
     # here would start it, and initialize() must come first.)
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    if coordinator is not None and pid not in (None, 0):
-        _wait_for(coordinator, args.init_timeout)
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num, process_id=pid,
                                initialization_timeout=int(args.init_timeout))
     _check_same_settings(fingerprint_of)
