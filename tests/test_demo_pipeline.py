@@ -21,6 +21,16 @@ def tiny(tmp_path_factory):
     return prepare_models(DemoConfig.quick(**TINY), cache, progress=False), cache
 
 
+def test_a_run_says_whether_each_model_was_trained_or_loaded(tiny, tmp_path, capsys):
+    _, cache = tiny
+    prepare_models(DemoConfig.quick(**TINY), cache, progress=True)
+    err = capsys.readouterr().err
+    for name in ("VAE", "classifier", "score net", "in-situ noise rows"):
+        assert f"loaded cached {name} from {cache}" in err
+    prepare_models(DemoConfig.quick(**{**TINY, "clf_steps": 50}), cache, progress=True)
+    assert "training classifier (50 steps)" in capsys.readouterr().err
+
+
 def test_second_run_loads_checkpoints(tiny):
     models, cache = tiny
     assert set(models.trained) == {"vae", "classifier", "score", "insitu"}

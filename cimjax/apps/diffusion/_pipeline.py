@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -76,6 +77,9 @@ _DECAY_FLOOR = 0.05
 _CHUNK_STEPS = 100  # divides every default and quick step count: one compilation per stage
 
 
+_NAMES = {"vae": "VAE", "classifier": "classifier", "score": "score net", "insitu": "in-situ noise rows"}
+
+
 def _stage(cache: Path, stage: str, cfg: DemoConfig, num_steps: int, train_fn: Callable, trained: list[str],
            progress: bool) -> Any:
     """The trained params of `stage`: trained, resumed or loaded from its checkpoint in `cache`.
@@ -89,10 +93,18 @@ def _stage(cache: Path, stage: str, cfg: DemoConfig, num_steps: int, train_fn: C
     lr, batch = _TRAINING[stage]
     config = TrainConfig(learning_rate=lr, batch_size=batch, grad_clip=None, decay_steps=num_steps,
                          decay_floor=_DECAY_FLOOR, seed=int(jax.random.randint(k_seed, (), 0, 2**31 - 1)))
-    state, losses = train_fn(config, num_steps, key=k_init, checkpoint=cache / f"{stage}-{config_hash(conf)}.msgpack",
-                             run_config=conf, progress=progress, chunk_steps=_CHUNK_STEPS)
+    path = cache / f"{stage}-{config_hash(conf)}.msgpack"
+    say = (lambda text: print(text, file=sys.stderr)) if progress else (lambda text: None)
+    if not path.exists():
+        say(f"training {_NAMES[stage]} ({num_steps} steps)")
+    state, losses = train_fn(config, num_steps, key=k_init, checkpoint=path, run_config=conf, progress=progress,
+                             chunk_steps=_CHUNK_STEPS)
     if losses.size:
         trained.append(stage)
+        if losses.size < num_steps:
+            say(f"resumed {_NAMES[stage]} at step {num_steps - losses.size}/{num_steps} from {path}")
+    else:
+        say(f"loaded cached {_NAMES[stage]} from {path}")
     return state.params
 
 
