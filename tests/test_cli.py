@@ -225,18 +225,18 @@ def test_a_csv_may_write_its_units(tmp_path):
 
 
 def test_last_resort_is_one_line_but_debug_shows_the_traceback(capsys, monkeypatch):
-    import cimjax.cli._energy as energy_cli
+    import cimjax.apps.energy_table as energy_table
 
-    def broken(args):
+    def broken(preset):
         raise IsADirectoryError(21, "Is a directory", "somewhere")
 
-    monkeypatch.setattr(energy_cli, "_table", broken)
+    monkeypatch.setattr(energy_table, "table_rows", broken)
     with pytest.raises(IsADirectoryError):  # CIMJAX_DEBUG=1 (the suite's setting): the traceback
         main(["energy", "table"])
     monkeypatch.delenv("CIMJAX_DEBUG")
     code, _, err = run(capsys, ["energy", "table"])
     assert code == 2 and err == "cimjax energy table: error: somewhere: Is a directory (CIMJAX_DEBUG=1 shows where)\n"
-    monkeypatch.setattr(energy_cli, "_table", lambda args: None + 1)
+    monkeypatch.setattr(energy_table, "table_rows", lambda preset: None + 1)
     with pytest.raises(TypeError):  # a programming error is never turned into a message
         main(["energy", "table"])
 
@@ -244,14 +244,14 @@ def test_last_resort_is_one_line_but_debug_shows_the_traceback(capsys, monkeypat
 @pytest.mark.parametrize("argv, again", [(["energy", "table"], "start again"),
                                          (["sample", "--n", "2", "--out", "s"], "resume")])
 def test_ctrl_c_exits_130_and_says_how_to_carry_on(capsys, monkeypatch, argv, again):
-    import cimjax.cli._diffusion as diffusion_cli
-    import cimjax.cli._energy as energy_cli
+    import cimjax.apps.diffusion as diffusion
+    import cimjax.apps.energy_table as energy_table
 
-    def interrupted(args):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(energy_cli, "_table", interrupted)
-    monkeypatch.setattr(diffusion_cli, "_sample", interrupted)
+    monkeypatch.setattr(energy_table, "table_rows", interrupted)
+    monkeypatch.setattr(diffusion, "prepare_models", interrupted)
     code, _, err = run(capsys, argv)
     prog = " ".join(["cimjax", *argv[:2]]) if argv[0] == "energy" else "cimjax sample"
     assert code == 130 and err == f"{prog}: interrupted: rerun the same command to {again}\n"
