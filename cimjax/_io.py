@@ -21,13 +21,13 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
-    os.close(fd)
     tmp = Path(tmp)
-    # mkstemp creates 0600 files; outputs get the usual umask-derived mode instead.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
+    try:  # from here on an interrupt (Ctrl-C) still removes the temporary file
+        os.close(fd)
+        # mkstemp creates 0600 files; outputs get the usual umask-derived mode instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         yield tmp
         os.replace(tmp, path)
     finally:

@@ -47,6 +47,16 @@ def test_in_situ_needs_its_step_count(tiny):
         generate(models, "in_situ", 4, seed=0, n_steps=20, progress=False)
 
 
+def test_a_resumed_run_removes_a_killed_runs_temporaries(tiny, tmp_path):
+    models, _ = tiny
+    out = tmp_path / "s"
+    run_sample(models, sampler="ex_situ", n=4, batch=2, out=out, seed=1, progress=False)
+    stale = out / ".images_00001.npy.x1y2z3.npy"  # what a kill between write and rename leaves
+    stale.write_bytes(b"half")
+    run_sample(models, sampler="ex_situ", n=4, batch=2, out=out, seed=1, progress=False)
+    assert not stale.exists() and sorted(p.name for p in out.glob(".*")) == []
+
+
 def test_sample_shards_resume_and_refuse(tiny, tmp_path):
     models, _ = tiny
     out = tmp_path / "run"

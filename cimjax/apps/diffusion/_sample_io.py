@@ -89,6 +89,9 @@ def run_sample(models, *, sampler: str, n: int, batch: int, out: str | os.PathLi
     done_list, parts = _open_run(out, run, force and rank == 0)
     done = set(done_list)
     out.mkdir(parents=True, exist_ok=True)
+    if rank == 0:  # a killed run's half-written temporaries (no process writes before the first shard's collective)
+        for stale in [*out.glob(".images_*"), *out.glob(".latents_*")]:
+            stale.unlink(missing_ok=True)
     n_shards = -(-n // batch)
     if done:  # say so: a resumed run skips the shards a previous one wrote
         print(f"resuming at shard {min(set(range(n_shards)) - done, default=n_shards - 1) + 1}/{n_shards}",
