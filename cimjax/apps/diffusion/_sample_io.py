@@ -41,7 +41,7 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(tmp, array)
 
 
-def _parts(out: Path, k: int, parts: dict) -> list[dict]:
+def _parts(k: int, parts: dict) -> list[dict]:
     """The files of shard k: the manifest's parts of it, or the whole-shard pair."""
     return parts.get(str(k)) or [{"images": f"images_{k:05d}.npy", "latents": f"latents_{k:05d}.npy"}]
 
@@ -57,7 +57,7 @@ def _open_run(out: Path, run: dict[str, Any], force: bool) -> tuple[list[int], d
         if not diff:
             parts = stored.get("parts", {})
             done = [k for k in stored.get("completed", [])
-                    if all((out / f[name]).exists() for f in _parts(out, k, parts) for name in ("images", "latents"))]
+                    if all((out / f[name]).exists() for f in _parts(k, parts) for name in ("images", "latents"))]
             return done, {str(k): parts[str(k)] for k in done if str(k) in parts}
         if not force:
             raise ConfigError(f"{out} holds a sampling run with other parameters ({'; '.join(diff)}); "
@@ -113,14 +113,14 @@ def run_sample(models, *, sampler: str, n: int, batch: int, out: str | os.PathLi
         _save_npy(out / f"latents_{k:05d}{suffix}.npy", z.astype(np.float32))
         _save_npy(out / f"images_{k:05d}{suffix}.npy", models.decode(z).reshape(-1, side, side).astype(np.float32))
         if n_proc > 1:
-            parts[str(k)] = _gather_parts(k, rank, indices)
+            parts[str(k)] = _gather_parts(k, indices)
         done.add(k)
         record()
     record()
     return {**run, "n_shards": n_shards, "completed": sorted(done), "parts": parts, "process": rank}
 
 
-def _gather_parts(k: int, rank: int, indices: np.ndarray) -> list[dict]:
+def _gather_parts(k: int, indices: np.ndarray) -> list[dict]:
     """Every process's part of shard k (after all are written): file names, process, global indices."""
     from jax.experimental import multihost_utils
 
@@ -133,7 +133,7 @@ def _gather_parts(k: int, rank: int, indices: np.ndarray) -> list[dict]:
 def _load(out: Path, name: str) -> np.ndarray:
     info = read_json(out / MANIFEST, "sampling manifest")
     parts = info.get("parts", {})
-    files = [f[name] for k in sorted(info.get("completed", [])) for f in _parts(out, k, parts)]
+    files = [f[name] for k in sorted(info.get("completed", [])) for f in _parts(k, parts)]
     if not files:
         raise DataFileError(f"{out}: no completed shard")
     return np.concatenate([np.load(out / f) for f in files])
