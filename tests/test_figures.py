@@ -246,3 +246,27 @@ def test_sample_plot(tmp_path, saved, capsys, monkeypatch):
     assert saved[0]["titles"] == ["ex_situ sampler: first 100 of 130 samples (seed 0)"]
     assert main(["sample", "--n", "4", "--out", str(tmp_path / "r2"), "--plot", "x.gif", "--quick"]) == 2
     assert "--plot" in capsys.readouterr().err and not (tmp_path / "r2").exists()
+
+
+def test_demo_cli_writes_its_pictures(tmp_path, saved, monkeypatch, capsys):
+    """`cimjax demo` end to end (the smallest configuration that samples): every picture it writes."""
+    from cimjax.apps.diffusion import DemoConfig
+
+    from tests.test_cli import TINY
+
+    monkeypatch.setattr(DemoConfig, "quick", classmethod(lambda cls, **kw: cls(**{**TINY, **kw})))
+    out = _nested(tmp_path, "demo")
+    assert main(["demo", "--quick", "--out", str(out), "--cache", str(tmp_path / "cache")]) == 0
+    written = sorted(p.name for p in out.glob("*.png"))
+    # figures are saved to a temporary beside the target, then renamed: ".NAME.png.XXXX.png"
+    assert sorted(r["name"].lstrip(".").split(".png")[0] + ".png" for r in saved) == written
+    assert "pareto.png" in written and "embedding.png" in written
+    _check(saved, len(written))
+
+
+def test_regress_cli_writes_its_picture(tmp_path, saved, capsys):
+    """`cimjax regress` end to end at a few training steps: its Fig. 22 picture."""
+    out = _nested(tmp_path, "regress")
+    assert main(["regress", "--quick", "--steps", "20", "--mc-samples", "20", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == ["regress.png"]
+    _check(saved, 1)
