@@ -137,7 +137,7 @@ def program_pattern(key: jax.Array, pair: DifferentialPair, levels, zero_state: 
     if levels.ndim != 2 or levels.size == 0:
         raise ConfigError(f"pattern levels must be a non-empty 2-D array, got shape {levels.shape}")
     if not np.isin(levels, PATTERN_LEVELS).all():
-        raise ConfigError(f"pattern levels must be -1, 0 or +1, found {sorted(set(np.unique(levels)) - set(PATTERN_LEVELS))[:5]}")
+        raise ConfigError(f"pattern levels must be -1, 0 or +1, found {[v.item() for v in np.unique(levels) if v not in PATTERN_LEVELS][:5]}")
     levels = jnp.asarray(levels, jnp.int8)
     left = jnp.where(levels > 0, P_STATE, jnp.where(levels < 0, AP_STATE, zero[0]))
     right = jnp.where(levels > 0, AP_STATE, jnp.where(levels < 0, P_STATE, zero[1]))
