@@ -102,7 +102,8 @@ def test_programmed_pairs_have_the_closed_form_moments():
     for v, (mean, sd) in zip((-1, 0, 1), _levels(preset, float(stored.array_factor))):
         x = g[levels == v]
         assert abs(x.mean() - mean) < 4 * sd / math.sqrt(x.size)
-        assert abs(x.std() / sd - 1) < 4 * math.sqrt(0.5 / x.size) * 1.5  # sd of a sample sd (kurtosis allowance 1.5x)
+        kurtosis = stats.kurtosis(x, fisher=False)
+        assert abs(x.std() / sd - 1) < 4 * math.sqrt((kurtosis - 1) / (4 * x.size))  # CLT sd of a sample sd
     assert set(np.unique(decoded)) <= {-1, 0, 1}
 
 

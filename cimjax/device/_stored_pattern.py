@@ -9,6 +9,7 @@ with probability Q(margin_below) + Q(margin_above).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -138,7 +139,11 @@ def program_pattern(key: jax.Array, pair: DifferentialPair, levels, zero_state: 
         raise ConfigError(f"pattern levels must be a non-empty 2-D array, got shape {levels.shape}")
     if not np.isin(levels, PATTERN_LEVELS).all():
         raise ConfigError(f"pattern levels must be -1, 0 or +1, found {[v.item() for v in np.unique(levels) if v not in PATTERN_LEVELS][:5]}")
-    levels = jnp.asarray(levels, jnp.int8)
+    return _program(key, pair, jnp.asarray(levels, jnp.int8), zero)
+
+
+@partial(jax.jit, static_argnames="zero")
+def _program(key, pair, levels, zero):
     left = jnp.where(levels > 0, P_STATE, jnp.where(levels < 0, AP_STATE, zero[0]))
     right = jnp.where(levels > 0, AP_STATE, jnp.where(levels < 0, P_STATE, zero[1]))
     k_dev, k_arr = jax.random.split(key)
@@ -163,8 +168,12 @@ def read_pattern(key: jax.Array, pair: DifferentialPair, stored: StoredPattern, 
     Returns:
       (conductance, decoded): (H, W) G_left - G_right [S] and int8 levels -1, 0, +1.
     """
+    return _read(key, pair, stored, jnp.asarray(thresholds, jnp.float32))
+
+
+@jax.jit
+def _read(key, pair, stored, thresholds):
     k_left, k_right = jax.random.split(key)
     g = pair.data_bit.read(k_left, stored.g_left) - pair.data_bit.read(k_right, stored.g_right)
-    lo, hi = float(thresholds[0]), float(thresholds[1])
-    decoded = (g > hi).astype(jnp.int8) - (g < lo).astype(jnp.int8)
+    decoded = (g > thresholds[1]).astype(jnp.int8) - (g < thresholds[0]).astype(jnp.int8)
     return g, decoded
