@@ -60,7 +60,8 @@ def register(subparsers) -> None:
                        help="the pattern: grey < 1/3 -> -1, 1/3..2/3 -> 0, >= 2/3 -> +1 (colour by luma, "
                             "transparent as white); default: a built-in logo (48 x 96)")
     pairs.add_argument("--preset", default="default",
-                       help="device: a preset name, a preset JSON or a calibration JSON (default: %(default)s)")
+                       help="device: a preset name, a preset JSON or a calibration JSON; a calibration fits only "
+                            "the P-bit, so its pairs are the default preset's data-bits (default: %(default)s)")
     pairs.add_argument("--out", default="pairs-results", help="output folder (default: %(default)s)")
     pairs.add_argument("--seed", type=int, default=0, help="seed of the device draw and the read noise (default 0)")
     pairs.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
