@@ -44,6 +44,7 @@ def workdir(tmp_path, monkeypatch):
     (tmp_path / "busy" / "keep.txt").write_text("keep")
     (tmp_path / "ps.csv").write_text("voltage,width,switched,trials\n1.5,7e-10,5,10\n1.5,700,5,10\n")
     (tmp_path / "bits.txt").write_text("0110" * 64)
+    (tmp_path / "empty.png").write_bytes(b"")
     from cimjax.device import default_preset
 
     shifted = default_preset().to_dict()  # a device that needs more than 1.5 V for P_sw = 0.5
@@ -86,6 +87,14 @@ MISTAKES = [
     (["device", "curve", "default", "--voltage", "1.5", "--data", "ps.csv"], "add --plot"),
     (["device", "preset", "vcma9000", "--out", "p.json"], "unknown device preset 'vcma9000'"),
     (["device", "preset", "default", "--out", "fit.png/p.json"], "is a file, not a folder"),
+    (["device", "pairs", "--image", "missing.png"], "--image 'missing.png': no such file"),
+    (["device", "pairs", "--image", "fit.png"], "fit.png: cannot read image: not a PNG image"),
+    (["device", "pairs", "--image", "empty.png"], "empty.png: cannot read image: the file is empty"),
+    (["device", "pairs", "--image", "bits.txt"], "--image 'bits.txt' must be a .png file"),
+    (["device", "pairs", "--image", "busy"], "--image 'busy' is a folder"),
+    (["device", "pairs", "--out", "busy"], "--out 'busy' exists and is not empty; pass --force"),
+    (["device", "pairs", "--preset", "fit.png"], "fit.png:1: cannot read device preset or calibration: not UTF-8"),
+    (["device", "pairs", "--seed", "-1"], "--seed=-1 must be >= 0"),
     (["trng", "generate", "--bits", "0", "--out", "s.npy"], "--bits=0 must be >= 1"),
     (["trng", "generate", "--bits", "10", "--out", "s.npy", "--width", "700"], "did you mean picoseconds?"),
     (["trng", "generate", "--bits", "10", "--out", "s.npy", "--preset", "fit.png"], "not UTF-8 text"),

@@ -126,6 +126,19 @@ def test_device_calibrate_and_curve_figures(tmp_path, saved, capsys):
     assert "fit.json" in saved[1]["titles"]
 
 
+def test_device_pairs_figure(tmp_path, saved, capsys):
+    from PIL import Image
+
+    grey = np.kron(np.array([[0.0, 0.5, 1.0], [1.0, 0.5, 0.0]]), np.ones((6, 8)))  # three levels, (12, 24)
+    png = _nested(tmp_path, "stripes.png")
+    Image.fromarray((grey * 255).astype(np.uint8), "L").save(png)
+    out = tmp_path / "deep" / "folder" / "pairs"
+    assert main(["device", "pairs", "--image", str(png), "--out", str(out)]) == 0
+    capsys.readouterr()
+    _check(saved, 1)
+    assert (out / "pairs.png").is_file() and saved[0]["titles"][0].startswith("stripes.png in differential pairs")
+
+
 def test_trng_figures(tmp_path, saved, capsys):
     bits = _nested(tmp_path, "bits.npy")
     assert main(["trng", "generate", "--devices", "3", "--bits", "3000", "--out", str(bits),

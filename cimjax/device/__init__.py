@@ -1,7 +1,8 @@
 """cimjax.device: VCMA-MTJ physics, the bottom layer.
 
 Data-bit (TMR, resistance spread, read noise), P-bit switching probability
-P_sw(V, t) in several nested forms, differential pair, presets, the units physical inputs
+P_sw(V, t) in several nested forms, differential pair and a three-level pattern stored in
+pairs (Figs. 9-10), presets, the units physical inputs
 are written in, and calibration from measured CSVs: model selection, goodness of fit and a
 population (random-effects) fit.
 Paper: Xiao et al., section II, Figs. 3, 6-19.
@@ -52,6 +53,14 @@ from cimjax.device._preset import save_preset as save_preset
 from cimjax.device._selection import ModelCandidate as ModelCandidate
 from cimjax.device._selection import ModelSelection as ModelSelection
 from cimjax.device._selection import select_switching_model as select_switching_model
+from cimjax.device._stored_pattern import DEFAULT_ZERO_STATE as DEFAULT_ZERO_STATE
+from cimjax.device._stored_pattern import LevelMargins as LevelMargins
+from cimjax.device._stored_pattern import PATTERN_LEVELS as PATTERN_LEVELS
+from cimjax.device._stored_pattern import StoredPattern as StoredPattern
+from cimjax.device._stored_pattern import ZERO_STATES as ZERO_STATES
+from cimjax.device._stored_pattern import level_margins as level_margins
+from cimjax.device._stored_pattern import program_pattern as program_pattern
+from cimjax.device._stored_pattern import read_pattern as read_pattern
 from cimjax.device._switching import SwitchingCurve as SwitchingCurve
 from cimjax.device._switching import precession_period_for_peak as precession_period_for_peak
 from cimjax.device._table import TableCurve as TableCurve
@@ -80,6 +89,7 @@ __all__ = [
     "SwitchingModel",
     "data_bit_state_for_sign",
     "DataBit",
+    "DEFAULT_ZERO_STATE",
     "default_preset",
     "DERIVED",
     "device_preset",
@@ -89,18 +99,23 @@ __all__ = [
     "fit_devices",
     "FIT_SCHEMA",
     "fit_switching_curve",
+    "level_margins",
+    "LevelMargins",
     "load_curve",
     "load_fit_json",
     "load_preset",
     "load_switching_csv",
     "P_STATE",
     "pair_output",
+    "PATTERN_LEVELS",
     "parse_quantity",
     "PARAMETERS",
     "pbit_bitstream",
     "precession_period_for_peak",
     "PRESETS",
+    "program_pattern",
     "pulse_for_probability",
+    "read_pattern",
     "sample_pbit_curves",
     "save_fit_json",
     "save_preset",
@@ -109,6 +124,7 @@ __all__ = [
     "SI_UNIT",
     "simulate_switching_data",
     "stack_curves",
+    "StoredPattern",
     "switching_probability",
     "SwitchingCurve",
     "SwitchingData",
@@ -117,4 +133,5 @@ __all__ = [
     "TableCurve",
     "UNITS",
     "units_of",
+    "ZERO_STATES",
 ]
