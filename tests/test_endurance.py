@@ -193,3 +193,10 @@ def test_cli_reports_write_cycles_and_drift(tmp_path, capsys):
     assert main(["energy", "table", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[0]["endurance_at_full_rate"]["pbits"] == 4096
+
+
+def test_drift_leaving_its_domain_within_the_run_is_refused_before_drawing():
+    preset = default_preset().replace(endurance=Endurance.create(v_scale_per_decade=-0.3))  # v_scale 0 at 2154 cycles
+    trng.generate_streams(jax.random.key(0), 1, 100, preset=preset, spread=False)  # 200 cycles: inside
+    with pytest.raises(ConfigError, match=r"takes v_scale to <= 0 from 2.15e\+03 cycles, and cycles=2200 were asked"):
+        trng.generate_streams(jax.random.key(0), 1, 100, preset=preset, spread=False, cycles_before=2000)

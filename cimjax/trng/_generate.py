@@ -229,6 +229,7 @@ def generate_streams(key, n_devices: int, n_bits: int, *, voltage=None, width=No
         n_raw = _raw_length(int(n_bits), np.concatenate([prob, p_at(cycles_before + 2 * w * n_raw)]), debias)
     drift = None
     if drifting:
+        p_at(cycles_before + w * n_raw)  # a drift law that leaves its domain within the run fails before any draw
         bits, drift = _drifting_bits(k_bits, p_at, n_raw, mode, cycles_before, drift_chunks)
     else:
         bits = np.asarray(pbit_bitstream(k_bits, jnp.asarray(prob, jnp.float32), n_raw, mode=mode, initial_state=0),
