@@ -28,6 +28,9 @@ def register(subparsers) -> None:
                      help="write each device at its own 50%% voltage, solved from its own curve at the width")
     gen.add_argument("--debias", choices=("xor", "von-neumann"), default=None,
                      help="extract --bits output bits per device from pairs of raw bits; reports the raw-bit cost")
+    gen.add_argument("--cycles-before", type=float, default=0.0, metavar="N",
+                     help="write cycles each P-bit had before this run (endurance, Fig. 19; where the preset's "
+                          "endurance drifts, P_sw starts from there) (default 0)")
     gen.add_argument("--preset", default="default",
                      help="P-bit device: a preset name, a preset JSON or a calibration JSON (cimjax device calibrate)")
     gen.add_argument("--seed", type=int, default=0,
@@ -122,6 +125,8 @@ def _generate(args) -> int:
     for flag, value in (("--devices", args.devices), ("--bits", args.bits)):
         if value < 1:
             raise CimjaxError(f"{flag}={value} must be >= 1")
+    if not 0.0 <= args.cycles_before < float("inf"):
+        raise CimjaxError(f"--cycles-before={args.cycles_before:g} must be a finite count >= 0")
     if args.p_sw is not None and not 0.0 <= args.p_sw <= 1.0:
         raise CimjaxError(f"--p-sw={args.p_sw} must be in [0, 1]")
     voltage, width = pulse(args.voltage, args.width)
@@ -151,7 +156,7 @@ def _generate(args) -> int:
     preset = device_preset(args.preset)
     streams = generate_streams(jax.random.key(args.seed), args.devices, args.bits, voltage=voltage,
                                width=width, mode=args.mode, preset=preset, spread=not args.no_spread,
-                               p_sw=args.p_sw, trim=args.trim, debias=args.debias)
+                               p_sw=args.p_sw, trim=args.trim, debias=args.debias, cycles_before=args.cycles_before)
     save_bits(args.out, streams.bits, fmt)
     if args.conductance_out:
         with atomic_path(args.conductance_out, suffix=".npy") as tmp:
@@ -171,6 +176,11 @@ def _generate(args) -> int:
         print(f"debias {args.debias}: {int(streams.raw_bits.sum())} raw bits written for {streams.bits.size} output "
               f"bits: {rate.mean():.4f} raw bits per output bit (devices {rate.min():.4f}..{rate.max():.4f}; "
               f"expected {expected} for i.i.d. bits)")
+    from cimjax.apps.trng_report import endurance_lines
+
+    print("\n".join(endurance_lines(streams, float(preset.endurance.rated_cycles))))
+    if args.p_sw is not None and preset.endurance.drifts:
+        print("note: --p-sw bypasses the device curve, so the preset's endurance drift is not applied")
     if args.plot is not None:
         from cimjax.apps.trng_report import plot_trng
 

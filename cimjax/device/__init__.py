@@ -1,8 +1,8 @@
 """cimjax.device: VCMA-MTJ physics, the bottom layer.
 
-Data-bit (TMR, resistance spread, read noise), P-bit switching probability
-P_sw(V, t) in several nested forms, differential pair and a three-level pattern stored in
-pairs (Figs. 9-10), presets, the units physical inputs
+Data-bit (TMR, resistance spread, read noise), endurance (drift with write cycles), P-bit
+switching probability P_sw(V, t) in several nested forms, differential pair and a three-level
+pattern stored in pairs (Figs. 9-10), presets, the units physical inputs
 are written in, and calibration from measured CSVs: model selection, goodness of fit and a
 population (random-effects) fit.
 Paper: Xiao et al., section II, Figs. 3, 6-19.
@@ -21,6 +21,10 @@ from cimjax.device._differential_pair import P_STATE as P_STATE
 from cimjax.device._differential_pair import DifferentialPair as DifferentialPair
 from cimjax.device._differential_pair import data_bit_state_for_sign as data_bit_state_for_sign
 from cimjax.device._differential_pair import pair_output as pair_output
+from cimjax.device._endurance import RATED_CYCLES as RATED_CYCLES
+from cimjax.device._endurance import Endurance as Endurance
+from cimjax.device._endurance import check_cycles as check_cycles
+from cimjax.device._endurance import curve_after_cycles as curve_after_cycles
 from cimjax.device._fit_io import FIT_SCHEMA as FIT_SCHEMA
 from cimjax.device._fit_io import device_preset as device_preset
 from cimjax.device._fit_io import load_curve as load_curve
@@ -74,6 +78,10 @@ from cimjax.device._units import units_of as units_of
 __all__ = [
     "AP_STATE",
     "BidirectionalCurve",
+    "check_cycles",
+    "curve_after_cycles",
+    "Endurance",
+    "RATED_CYCLES",
     "check_population",
     "fit_population",
     "goodness_of_fit",

@@ -18,6 +18,7 @@ from cimjax.errors import ConfigError
 from cimjax._io import parse_json, read_text, write_json_atomic
 from cimjax.device._data_bit import DataBit
 from cimjax.device._differential_pair import DifferentialPair
+from cimjax.device._endurance import Endurance
 from cimjax.device._precession import PrecessionCurve
 from cimjax.device._switching import SwitchingCurve
 
@@ -54,6 +55,7 @@ class DevicePreset:
       read_voltage: read bias [V].
       calibrated_voltage: write amplitude of the P-bit configuration [V].
       calibrated_width: write width of the P-bit configuration [s].
+      endurance: drift of the P-bit curve with write cycles (Fig. 19); none by default.
       name: preset name (static).
     """
 
@@ -63,6 +65,7 @@ class DevicePreset:
     read_voltage: jax.Array
     calibrated_voltage: jax.Array
     calibrated_width: jax.Array
+    endurance: Endurance = struct.field(default_factory=Endurance)
     name: str = struct.field(pytree_node=False, default="custom")
 
     @property
@@ -73,6 +76,8 @@ class DevicePreset:
     def to_dict(self) -> dict:
         """JSON-ready dict with schema name and version."""
         fields = lambda obj: {f.name: _num(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        # written only when set, so a preset without drift reads back in a cimjax without endurance
+        wear = {} if self.endurance.to_dict() == Endurance().to_dict() else {"endurance": self.endurance.to_dict()}
         return {
             "schema": PRESET_SCHEMA,
             "schema_version": SCHEMA_VERSION,
@@ -83,6 +88,7 @@ class DevicePreset:
             "read_voltage": _num(self.read_voltage),
             "calibrated_voltage": _num(self.calibrated_voltage),
             "calibrated_width": _num(self.calibrated_width),
+            **wear,
         }
 
     def to_json(self) -> str:
@@ -112,6 +118,7 @@ class DevicePreset:
                 read_voltage=jnp.float32(obj["read_voltage"]),
                 calibrated_voltage=jnp.float32(obj["calibrated_voltage"]),
                 calibrated_width=jnp.float32(obj["calibrated_width"]),
+                endurance=_endurance(obj.get("endurance", {}), source),
                 name=str(obj.get("name", "custom")),
             )
         except KeyError as err:
@@ -124,6 +131,20 @@ class DevicePreset:
     @classmethod
     def from_json(cls, text: str, source: str = "<preset>") -> "DevicePreset":
         return cls.from_dict(parse_json(text, source), source)
+
+
+def _endurance(obj, source: str) -> Endurance:
+    """The optional "endurance" object of a preset (absent: no drift)."""
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{source}: endurance must be a JSON object, got {type(obj).__name__}")
+    unknown = set(obj) - set(Endurance.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{source}: endurance has unknown fields {sorted(unknown)}; known: "
+                          f"{sorted(Endurance.__dataclass_fields__)}")
+    try:
+        return Endurance.create(**obj)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
 
 
 def _curve_fields(curve) -> dict:
@@ -182,6 +203,7 @@ def default_preset() -> DevicePreset:
         read_voltage=jnp.float32(0.2),  # Fig. 7: 200 mV read
         calibrated_voltage=jnp.float32(1.5),  # Fig. 12: 50% amplitude used for the P-bit
         calibrated_width=pbit.first_peak_width,  # Fig. 11: 700 ps, the first precession peak
+        endurance=Endurance.create(),  # Fig. 19: no drift shown over 1e12 cycles, so none; rated 1e12
         name="default",
     )
 

@@ -2,7 +2,7 @@
 
 Presets (versioned JSON) hold every parameter with its source; `figures` turns a design
 into throughput, efficiency and added area; `cost` turns a run's `OpCounts` into energy,
-latency and area.
+latency and area; `pbit_write_cycles` into the write cycles on each P-bit (endurance, Fig. 19).
 """
 
 from cimjax.energy._components import line_capacitance as line_capacitance
@@ -29,6 +29,10 @@ from cimjax.energy._schemes import cell_read_energy as cell_read_energy
 from cimjax.energy._schemes import column_charge_energy as column_charge_energy
 from cimjax.energy._schemes import figures as figures
 from cimjax.energy._schemes import in_situ_write_energy as in_situ_write_energy
+from cimjax.energy._wear import design_pbits as design_pbits
+from cimjax.energy._wear import full_rate_wear as full_rate_wear
+from cimjax.energy._wear import pbit_lifetime as pbit_lifetime
+from cimjax.energy._wear import pbit_write_cycles as pbit_write_cycles
 
 __all__ = [
     "ALL_PARAMS",
@@ -43,6 +47,10 @@ __all__ = [
     "cost",
     "cost_report",
     "default_energy_preset",
+    "design_pbits",
+    "full_rate_wear",
+    "pbit_lifetime",
+    "pbit_write_cycles",
     "Design",
     "Figures",
     "figures",

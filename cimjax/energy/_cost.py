@@ -48,6 +48,7 @@ from cimjax.crossbar import OpCounts
 from cimjax.energy._preset import Design, Preset
 import cimjax.energy._components as C
 from cimjax.energy._schemes import cell_read_energy, figures
+from cimjax.energy._wear import RATED_CYCLES, pbit_lifetime, pbit_write_cycles
 
 
 class Cost(NamedTuple):
@@ -169,12 +170,21 @@ def cost(counts: OpCounts, preset: Preset | Design, scheme: str | None = None, *
     return Cost(float(energy), float(latency), f.added_area_um2)
 
 
-def cost_report(counts: OpCounts, preset: Preset, n_items: int = 1) -> dict[str, dict[str, Any]]:
-    """JSON-ready cost of a run under every design of the preset, per item (e.g. per image)."""
+def cost_report(counts: OpCounts, preset: Preset, n_items: int = 1, *, in_situ_pbits: int | None = None,
+                rated_cycles: float = RATED_CYCLES) -> dict[str, dict[str, Any]]:
+    """JSON-ready cost of a run under every design of the preset, per item (e.g. per image).
+
+    Each design also gets `pbit_write_cycles`, the write cycles one item puts on each of its
+    P-bits, and `lifetime_items`, the items until a P-bit reaches `rated_cycles` (Fig. 19;
+    `cimjax.energy.pbit_write_cycles`); in-situ both need `in_situ_pbits` (else None).
+    """
     out = {}
     for name, d in preset.designs.items():
         c = cost(counts, d).per(n_items)
+        cycles = pbit_write_cycles(counts, d, in_situ_pbits)
+        cycles = None if cycles is None else cycles / n_items
         out[name] = {"label": d.label, "scheme": d.scheme, "energy_J": c.energy_J,
                      "latency_s": c.latency_s, "added_area_um2": c.area_um2,
-                     "overlap": overlaps(d)}
+                     "overlap": overlaps(d), "pbit_write_cycles": cycles,
+                     "lifetime_items": pbit_lifetime(cycles, rated_cycles)}
     return out

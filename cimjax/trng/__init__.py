@@ -19,6 +19,7 @@ from cimjax.trng._debias import DebiasedBits as DebiasedBits
 from cimjax.trng._debias import debias as debias
 from cimjax.trng._debias import debias_rate as debias_rate
 from cimjax.trng._generate import PbitStreams as PbitStreams
+from cimjax.trng._generate import StreamDrift as StreamDrift
 from cimjax.trng._generate import generate_streams as generate_streams
 from cimjax.trng._nist_complexity import berlekamp_massey as berlekamp_massey
 from cimjax.trng._nist_complexity import linear_complexity as linear_complexity
@@ -67,6 +68,7 @@ __all__ = [
     "NistConfig",
     "NistResult",
     "PbitStreams",
+    "StreamDrift",
     "SecondLevelRow",
     "TEST_NAMES",
     "TestOutcome",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cimjax.energy import Preset
-from cimjax.energy import Figures, figures
+from cimjax.energy import Figures, figures, full_rate_wear
 
 CITATIONS_PATH = Path(__file__).resolve().parent / "citations.json"
 
@@ -50,7 +50,7 @@ def table_rows(preset: Preset) -> list[dict[str, Any]]:
     cites = load_citations()
     reported = {r["design"]: r for r in cites["this_work"]}
     rows = []
-    for f in computed(preset):
+    for f, d in zip(computed(preset), preset.designs.values()):
         row = {"kind": "computed", "work": "This work (model)", "design": f.design,
                "label": f.label, "device": "VCMA-MTJ", "location": f.location,
                "added_area_um2": f.added_area_um2 if f.added_area_um2 is not None else f.location,
@@ -58,7 +58,8 @@ def table_rows(preset: Preset) -> list[dict[str, Any]]:
                "energy_pJ_per_bit": f.energy_pJ_per_bit,
                "energy_breakdown_pJ": {k: v * 1e12 for k, v in
                                        {**f.generation_J, **f.transfer_J}.items()},
-               "area_breakdown_um2": dict(f.area_um2)}
+               "area_breakdown_um2": dict(f.area_um2),
+               "endurance_at_full_rate": full_rate_wear(d)}
         if f.design in reported:
             r = reported[f.design]
             row["reported"] = {k: r[k] for k in
@@ -106,4 +107,12 @@ def format_table(rows: list[dict[str, Any]], ratio_rows: list[dict[str, Any]]) -
     for q in ratio_rows:
         lines.append(f"in-situ vs {q['versus']}: {q['throughput_ratio']:.3g}x throughput, "
                      f"{q['efficiency_ratio']:.3g}x efficiency")
+    wear = [r for r in rows if r["kind"] == "computed"]
+    if wear:
+        lines += ["", f"Endurance at full throughput (rated {wear[0]['endurance_at_full_rate']['rated_cycles']:.3g} "
+                      "write cycles per P-bit, Fig. 19; assumption: the rated count is the limit):"]
+    for r in wear:
+        w = r["endurance_at_full_rate"]
+        lines.append(f"  {r['design']}: {w['pbits']} P-bits, each written {w['writes_per_s_per_pbit']:.3g}/s: "
+                     f"{w['lifetime_s']:.3g} s ({w['lifetime_s'] / 3600:.3g} h) to the rated count")
     return "\n".join(lines)

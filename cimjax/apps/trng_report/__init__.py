@@ -8,6 +8,7 @@ from cimjax.apps.trng_report._plot import load_conductance as load_conductance
 from cimjax.apps.trng_report._plot import plot_trng as plot_trng
 from cimjax.apps.trng_report._plot import trng_figure as trng_figure
 from cimjax.apps.trng_report._report import PASS_RULE as PASS_RULE
+from cimjax.apps.trng_report._report import endurance_lines as endurance_lines
 from cimjax.apps.trng_report._report import result_json as result_json
 from cimjax.apps.trng_report._report import stream_extra as stream_extra
 from cimjax.apps.trng_report._report import text_table as text_table
@@ -15,6 +16,7 @@ from cimjax.apps.trng_report._report import text_table as text_table
 __all__ = [
     "binomial_bins",
     "check_plot_path",
+    "endurance_lines",
     "hamming_counts",
     "load_conductance",
     "PASS_RULE",

@@ -1,4 +1,4 @@
-"""The `cimjax trng test` report: quality extras, a Table I-like text table, and JSON."""
+"""The `cimjax trng` reports: quality extras, a Table I-like text table, JSON, and a run's write cycles."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from cimjax.trng import autocorrelation, fair_entropy, mcv_min_entropy, shannon_entropy
 from cimjax.trng import proportion_flag_probability, proportion_interval
 from cimjax.trng import second_level, second_level_json, uniformity_note
-from cimjax.trng import NistResult
+from cimjax.trng import NistResult, PbitStreams
 
 PASS_RULE = ("a test passes when each of its P p-values is >= alpha / P (Bonferroni over the "
              "test's own p-values; P = 1 for most tests, 148 for the m = 9 templates)")
@@ -107,3 +107,22 @@ def text_table(bits: np.ndarray, result: NistResult) -> str:
                             if bad else "ok"))
     return "\n".join(lines)
 
+
+
+def endurance_lines(streams: PbitStreams, rated_cycles: float) -> list[str]:
+    """The write cycles a `generate_streams` run put on each P-bit against the rated endurance
+    (Fig. 19), and P_sw along the stream where the device drifts."""
+    w = int(streams.write_cycles[0] // streams.raw_bits[0])
+    what = "a reset and a write per raw bit" if streams.mode == "reset" else "one write per raw bit"
+    per, after = streams.write_cycles, streams.cycles_before + streams.write_cycles.max()
+    lines = [f"write cycles per P-bit this run: {per.min()}..{per.max()} ({what}, {w} x raw bits "
+             f"{streams.raw_bits.min()}..{streams.raw_bits.max()}); {after:.12g} after the run, from {streams.cycles_before:.12g}",
+             f"endurance: {per.max() / rated_cycles:.3g} of the rated {rated_cycles:.3g} cycles (Fig. 19) per run, "
+             f"{rated_cycles / per.max():.3g} such runs per P-bit lifetime"]
+    if after > rated_cycles:
+        lines.append(f"warning: {after:.12g} cycles is beyond the rated {rated_cycles:.3g} (Fig. 19 shows no more)")
+    if streams.drift is not None:
+        d = streams.drift
+        lines.append(f"endurance drift: P_sw mean {d.p_sw[:, 0].mean():.4f} at {d.cycles[0]:.4g} cycles -> "
+                     f"{d.p_sw[:, -1].mean():.4f} at {d.cycles[-1]:.4g} cycles ({d.cycles.size} chunks of the raw stream)")
+    return lines
