@@ -22,9 +22,12 @@ from cimjax.device._differential_pair import data_bit_state_for_sign as data_bit
 from cimjax.device._differential_pair import pair_output as pair_output
 from cimjax.device._fit_io import FIT_SCHEMA as FIT_SCHEMA
 from cimjax.device._fit_io import device_preset as device_preset
+from cimjax.device._fit_io import fit_entry as fit_entry
 from cimjax.device._fit_io import load_curve as load_curve
 from cimjax.device._fit_io import load_fit_json as load_fit_json
 from cimjax.device._fit_io import save_fit_json as save_fit_json
+from cimjax.device._measurements import DIRECTION_SPELLINGS as DIRECTION_SPELLINGS
+from cimjax.device._measurements import DIRECTIONS as DIRECTIONS
 from cimjax.device._measurements import EXAMPLE_CSV as EXAMPLE_CSV
 from cimjax.device._measurements import SwitchingData as SwitchingData
 from cimjax.device._measurements import load_switching_csv as load_switching_csv
@@ -83,11 +86,14 @@ __all__ = [
     "default_preset",
     "DERIVED",
     "device_preset",
+    "DIRECTION_SPELLINGS",
+    "DIRECTIONS",
     "DevicePreset",
     "DifferentialPair",
     "EXAMPLE_CSV",
     "fit_devices",
     "FIT_SCHEMA",
+    "fit_entry",
     "fit_switching_curve",
     "load_curve",
     "load_fit_json",
