@@ -67,7 +67,9 @@ def keep_probability(config: CrossbarConfig, shape: tuple[int, int], cells: jax.
         return jnp.ones(shape, jnp.float32)
     if pbit.keep_prob is not None:
         return jnp.full(shape, pbit.keep_prob, jnp.float32)
-    if not device_preset(pbit.device).bidirectional:
+    with jax.ensure_compile_time_eval():  # host-side, also while a read is being traced
+        bidirectional = device_preset(pbit.device).bidirectional
+    if not bidirectional:
         return config_constant(_device_keep_probability, config, shape)
     if cells is None or jnp.shape(cells) != tuple(shape):
         raise ConfigError(f"keep_probability: device {pbit.device!r} has two switching directions; pass the "
