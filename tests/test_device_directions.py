@@ -18,6 +18,7 @@ from cimjax.crossbar import (
     crossbar_matmul,
     crossbar_moments,
     keep_probability,
+    needs_reset,
     nominal_keep_probability,
 )
 from cimjax.device import (
@@ -111,6 +112,7 @@ def test_each_cell_keeps_with_its_weights_direction(tmp_path):
     v, t = float(preset.calibrated_voltage), float(preset.calibrated_width)
     assert 0.5 * (_p_sw("p_to_ap", v, t) + _p_sw("ap_to_p", v, t)) == pytest.approx(0.5, abs=1e-4)
     assert nominal_keep_probability(_config(path).pbit) == pytest.approx(0.5, abs=1e-4)
+    assert needs_reset(_config(path))  # the mean is 0.5, but neither direction is
     for voltage, width in ((1.5, 700e-12), (1.9, 500e-12)):
         p = np.asarray(keep_probability(_config(path, voltage=voltage, width=width), WEIGHTS.shape, WEIGHTS))
         want = np.where(WEIGHTS < 0, _p_sw("ap_to_p", voltage, width), _p_sw("p_to_ap", voltage, width))

@@ -28,9 +28,15 @@ def nominal_keep_probability(pbit: PbitConfig) -> float:
         return 1.0
     if pbit.keep_prob is not None:
         return float(pbit.keep_prob)
+    p_to_ap, ap_to_p = direction_probabilities(pbit)
+    return 0.5 * (p_to_ap + ap_to_p)
+
+
+def direction_probabilities(pbit: PbitConfig) -> tuple[float, float]:
+    """Nominal P_sw (P -> AP, AP -> P) of the device at the write pulse (equal for a one-direction device)."""
     preset, voltage, width = _write_pulse(pbit)
-    p = [float(preset.direction_curve(d).switching_probability(voltage, width)) for d in DIRECTIONS]
-    return 0.5 * (p[0] + p[1])
+    p_to_ap, ap_to_p = (float(preset.direction_curve(d).switching_probability(voltage, width)) for d in DIRECTIONS)
+    return p_to_ap, ap_to_p
 
 
 def keep_probability(config: CrossbarConfig, shape: tuple[int, int], cells: jax.Array | None = None) -> jax.Array:
