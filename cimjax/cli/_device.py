@@ -16,8 +16,9 @@ def register(subparsers) -> None:
 
     cal = sub.add_parser("calibrate", help="maximum-likelihood fit of P_sw(V, t) to a switching CSV")
     cal.add_argument("csv", metavar="FILE.csv",
-                     help="columns voltage,width,switched,trials[,device] (SI numbers, or with units: 1.5V, "
-                          "700ps); 'example' for the shipped synthetic data")
+                     help="columns voltage,width,switched,trials[,device][,direction] (SI numbers, or with units: "
+                          "1.5V, 700ps; direction P->AP or AP->P: each direction is fitted on its own); 'example' "
+                          "for the shipped synthetic data")
     cal.add_argument("--out", required=True, metavar="PARAMS.json", help="where to write the fitted parameters")
     cal.add_argument("--confidence", type=float, default=0.95, help="coverage of each reported interval (default 0.95)")
     cal.add_argument("--plot", metavar="PNG",
@@ -81,12 +82,55 @@ def _calibrate(args) -> int:
     output_file(args.out, "--out")
     if args.plot:
         output_file(args.plot, "--plot", FIGURE_SUFFIXES)
-    from cimjax.device import (EXAMPLE_CSV, check_population, fit_devices, fit_population, load_switching_csv,
-                               save_fit_json, select_switching_model)
+    from cimjax.device import EXAMPLE_CSV, check_population, load_switching_csv, save_fit_json
 
     source = str(EXAMPLE_CSV) if example else args.csv
     data = load_switching_csv(source)  # validates every cell before any fit
-    check_population(data, args.model)  # model name and per-device identifiability, before any fit
+    # One calibration per switching direction (a `direction` column), each with its own model selection.
+    parts = {d: data.select_direction(d) for d in data.directions} or {"": data}
+    for part in parts.values():
+        check_population(part, args.model)  # model name and per-device identifiability, before any fit
+    results = {d: _calibrate_one(part, args) for d, part in parts.items()}
+    first = next(iter(results.values()))
+    obj = save_fit_json(args.out, **first, source=source, directions=results if data.directions else None)
+    for d, r in results.items():
+        for message in r["selection"].warnings:
+            print(f"warning: {_LABELS.get(d, '')}{message}", file=sys.stderr)
+    plots = {d: _plot_path(args.plot, d) for d in results} if args.plot else {}
+    for d, path in plots.items():
+        from cimjax.apps.calibration import plot_switching
+        from cimjax.device import pearson_residuals
+
+        pooled = results[d]["pooled"]
+        plot_switching(path, pooled.curve, parts[d], title=f"{Path(source).name}: {_LABELS.get(d, '')}{pooled.model.name}",
+                       residuals=pearson_residuals(pooled, parts[d]))
+    if args.json:
+        out = {**obj["selection"], "out": args.out, "plot": args.plot, "population": obj.get("population")}
+        if data.directions:
+            out["plots"] = plots
+            out["directions"] = {d: {**e["selection"], "population": e.get("population")}
+                                 for d, e in obj["directions"].items()}
+        print(json.dumps(out, indent=2))
+        return 0
+    for d, r in results.items():
+        if d:
+            print(f"direction {_LABELS[d].rstrip(': ')} ({len(parts[d].voltage)} rows):")
+        _print_selection(r["selection"], args, r["devices"], r["population"], plots.get(d))
+    return 0
+
+
+_LABELS = {"p_to_ap": "P->AP: ", "ap_to_p": "AP->P: "}
+
+
+def _plot_path(plot: str, direction: str) -> str:
+    """`plot`, or for one of two directions `plot` with the direction before the suffix."""
+    return str(Path(plot).with_name(f"{Path(plot).stem}_{direction}{Path(plot).suffix}")) if direction else plot
+
+
+def _calibrate_one(data, args) -> dict:
+    """Model selection, then per-device or population fits, of one data set (one direction)."""
+    from cimjax.device import fit_devices, fit_population, select_switching_model
+
     selection = select_switching_model(data, model=args.model, likelihood=args.likelihood,
                                        confidence=args.confidence, seed=args.seed)
     pooled = selection.fit
@@ -96,24 +140,10 @@ def _calibrate(args) -> int:
         devices = population.fits
     elif len(data.devices) == 2:
         devices = fit_devices(data, model=pooled.model.binomial, confidence=args.confidence)
-    obj = save_fit_json(args.out, pooled, devices, source=source, selection=selection, population=population)
-    for message in selection.warnings:
-        print(f"warning: {message}", file=sys.stderr)
-    if args.plot:
-        from cimjax.apps.calibration import plot_switching
-        from cimjax.device import pearson_residuals
-
-        plot_switching(args.plot, pooled.curve, data, title=f"{Path(source).name}: {pooled.model.name}",
-                       residuals=pearson_residuals(pooled, data))
-    if args.json:
-        print(json.dumps({**obj["selection"], "out": args.out, "plot": args.plot,
-                          "population": obj.get("population")}, indent=2))
-        return 0
-    _print_selection(selection, args, devices, population)
-    return 0
+    return {"pooled": pooled, "devices": devices, "selection": selection, "population": population}
 
 
-def _print_selection(selection, args, devices, population) -> None:
+def _print_selection(selection, args, devices, population, plot=None) -> None:
     pooled, gof = selection.fit, selection.gof
     print(f"fitted {pooled.n_rows} rows, {pooled.n_trials} trials"
           + (f", {len(devices)} devices" if devices else "") + f" -> {args.out}")
@@ -137,8 +167,8 @@ def _print_selection(selection, args, devices, population) -> None:
             lo, hi = population.sd_intervals[name]
             print(f"  {name:18s} {population.mean_si[name]:.6g}  sd {population.sd[name]:.4g} "
                   f"({lo:.4g} .. {hi:.4g}) [plain {population.plain_sd[name]:.4g}]")
-    if args.plot:
-        print(f"plot -> {args.plot}")
+    if plot:
+        print(f"plot -> {plot}")
 
 
 def _curve(args) -> int:

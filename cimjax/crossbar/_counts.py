@@ -274,8 +274,9 @@ def needs_reset(config: CrossbarConfig) -> bool:
     A toggle write from whatever state the P-bit was left in gives an independent fair bit
     only when P_sw = 0.5 exactly (state' = state XOR Bernoulli(p): lag-1 correlation
     1 - 2p otherwise). So a reset is needed when the keep probability is set to another
-    value, when the device's nominal P_sw at the configured pulse is not 0.5, or when the
-    P_sw spread across the array is on (then almost every cell is off 0.5, Fig. 13).
+    value, when the device's nominal P_sw at the configured pulse (in either switching
+    direction) is not 0.5, or when the P_sw spread across the array is on (then almost every
+    cell is off 0.5, Fig. 13).
     """
     pbit = config.pbit
     if pbit.mode == "off":
@@ -284,5 +285,5 @@ def needs_reset(config: CrossbarConfig) -> bool:
         return float(pbit.keep_prob) != 0.5
     if pbit.spread:
         return True
-    from cimjax.crossbar._probability import nominal_keep_probability  # jax: only when needed
-    return abs(nominal_keep_probability(pbit) - 0.5) > 1e-6
+    from cimjax.crossbar._probability import direction_probabilities  # jax: only when needed
+    return any(abs(p - 0.5) > 1e-6 for p in direction_probabilities(pbit))  # both switching directions

@@ -165,7 +165,7 @@ def _cells_and_probs(weights, keep_prob, config):
     if keep_prob is not None and mode != "off":
         p = jnp.repeat(jnp.broadcast_to(keep_prob, (n, m)), slices, axis=1)
     else:
-        p = keep_probability(config, (n, m * slices))
+        p = keep_probability(config, (n, m * slices), cells)  # the signs pick a two-direction device's curves
     return mapped, cells, p
 
 

@@ -27,9 +27,12 @@ from cimjax.device._endurance import check_cycles as check_cycles
 from cimjax.device._endurance import curve_after_cycles as curve_after_cycles
 from cimjax.device._fit_io import FIT_SCHEMA as FIT_SCHEMA
 from cimjax.device._fit_io import device_preset as device_preset
+from cimjax.device._fit_io import fit_entry as fit_entry
 from cimjax.device._fit_io import load_curve as load_curve
 from cimjax.device._fit_io import load_fit_json as load_fit_json
 from cimjax.device._fit_io import save_fit_json as save_fit_json
+from cimjax.device._measurements import DIRECTION_SPELLINGS as DIRECTION_SPELLINGS
+from cimjax.device._measurements import DIRECTIONS as DIRECTIONS
 from cimjax.device._measurements import EXAMPLE_CSV as EXAMPLE_CSV
 from cimjax.device._measurements import SwitchingData as SwitchingData
 from cimjax.device._measurements import load_switching_csv as load_switching_csv
@@ -101,11 +104,14 @@ __all__ = [
     "default_preset",
     "DERIVED",
     "device_preset",
+    "DIRECTION_SPELLINGS",
+    "DIRECTIONS",
     "DevicePreset",
     "DifferentialPair",
     "EXAMPLE_CSV",
     "fit_devices",
     "FIT_SCHEMA",
+    "fit_entry",
     "fit_switching_curve",
     "level_margins",
     "LevelMargins",

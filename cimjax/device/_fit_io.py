@@ -11,6 +11,7 @@ from cimjax.errors import ConfigError
 from cimjax._io import read_json, write_json_atomic
 from cimjax.device._calibration import PARAMETERS, SwitchingFit
 from cimjax.device._likelihood import curve_from_parameters
+from cimjax.device._measurements import DIRECTIONS
 from cimjax.device._models import SwitchingModel, parse_switching_model
 from cimjax.device._preset import (
     PRESET_SCHEMA,
@@ -27,22 +28,34 @@ FIT_SCHEMA = "cimjax.device.switching_fit"
 
 
 def save_fit_json(path: str | os.PathLike, pooled: SwitchingFit, devices: dict[str, SwitchingFit] | None = None,
-                  source: str = "", selection=None, population=None) -> dict:
+                  source: str = "", selection=None, population=None, directions: dict[str, dict] | None = None) -> dict:
     """Writes a calibration as JSON: the pooled fit, and optionally the model selection
     (`select_switching_model`), per-device fits and the population (`fit_population`).
 
     With two or more devices, "spread" holds the plain mean and standard deviation of each
     parameter over the per-device fits (Fig. 13; it includes each device's estimation error);
     "population", when given, is the random-effects estimate that removes it and is what
-    `device_preset` uses. Returns the written object.
+    `device_preset` uses. `directions` (switching direction -> the keyword arguments `pooled`,
+    `devices`, `selection`, `population` of that direction's calibration) adds a "directions"
+    object of one such entry per direction; the top-level entry is then the first direction's
+    (P -> AP when present), so a reader that knows no directions sees that curve. Returns the
+    written object.
     """
+    obj = {"schema": FIT_SCHEMA, "schema_version": SCHEMA_VERSION, "source": source,
+           **fit_entry(pooled, devices, selection, population)}
+    if directions:
+        obj["directions"] = {name: fit_entry(**parts) for name, parts in directions.items()}
+    write_json_atomic(path, obj)
+    return obj
+
+
+def fit_entry(pooled: SwitchingFit, devices: dict[str, SwitchingFit] | None = None, selection=None,
+              population=None) -> dict:
+    """One calibration's JSON entry (model, pooled fit, devices, selection, spread, population)."""
     devices = devices or {}
     obj = {
-        "schema": FIT_SCHEMA,
-        "schema_version": SCHEMA_VERSION,
         "model": pooled.model.name,
         "likelihood": "beta-binomial" if pooled.model.beta_binomial else "binomial",
-        "source": source,
         "pooled": pooled.to_dict(),
         "devices": [fit.to_dict() for fit in devices.values()],
     }
@@ -56,7 +69,6 @@ def save_fit_json(path: str | os.PathLike, pooled: SwitchingFit, devices: dict[s
         }
     if population is not None:
         obj["population"] = population.to_dict()
-    write_json_atomic(path, obj)
     return obj
 
 
@@ -147,6 +159,11 @@ def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
     nominal curve first switches with probability 0.5 (the paper's operating point, Fig. 12).
     The data-bit stays the default preset's.
 
+    A calibration with both switching directions ("directions", from a CSV with a
+    `direction` column) gives a two-direction preset: `pbit` is P -> AP's nominal curve,
+    `pbit_ap_to_p` AP -> P's, the spread is P -> AP's (assumption: both directions spread
+    alike), and the write pulse is where the mean of the two directions first reaches 0.5.
+
     Raises:
       ConfigError: not a file and not a known preset (lists them), or a bad/other-version file.
     """
@@ -154,25 +171,62 @@ def device_preset(name_or_path: str | os.PathLike) -> DevicePreset:
     preset, fit = _preset_or_fit(key)
     if preset is not None:
         return preset
-    pooled, _, obj = _parse_fit(fit, key)
+    _, _, obj = _parse_fit(fit, key)
     base = default_preset()
-    spread = base.pbit_spread
-    if "population" in obj:
-        pooled, spread = _population(obj["population"], key)
-    elif "spread" in obj:
-        try:
-            stats = {name: (float(obj["spread"][name]["mean"]), float(obj["spread"][name]["std"])) for name in PARAMETERS}
-        except (KeyError, TypeError, ValueError) as err:
-            raise ConfigError(f"{key}: bad 'spread' entry ({err}); expected mean and std of {PARAMETERS}") from None
-        bad = [n for n, (mean, std) in stats.items() if not (std >= 0 and (n == "v50" or mean > 0))]
-        if bad:
-            raise ConfigError(f"{key}: 'spread' of {bad} needs std >= 0 and, for positive parameters, mean > 0")
-        rel = lambda name: np.float32(stats[name][1] / stats[name][0])  # noqa: E731 - lognormal sigma ~ std / mean
-        spread = SwitchingSpread(sigma_v50=np.float32(stats["v50"][1]), sigma_log_v_scale=rel("v_scale"),
-                                 sigma_log_period=rel("precession_period"), sigma_log_damping=rel("damping_time"))
+    pooled, spread = _nominal(obj, key, base.pbit_spread)
+    reverse = None
+    directions = obj.get("directions", {})
+    if not isinstance(directions, dict) or not set(directions) <= set(DIRECTIONS):
+        raise ConfigError(f"{key}: 'directions' must be an object with keys among {DIRECTIONS}")
+    if len(directions) == 2:  # the top level is P -> AP's entry (`save_fit_json`)
+        pooled = _nominal(directions["p_to_ap"], f"{key}: directions.p_to_ap", base.pbit_spread)[0]
+        reverse = _nominal(directions["ap_to_p"], f"{key}: directions.ap_to_p", base.pbit_spread)[0]
     width = base.calibrated_width
-    voltage = pooled.voltage_for_probability(0.5, width)
+    voltage = _half_voltage(pooled, reverse, width)
     if not np.isfinite(float(voltage)):
         raise ConfigError(f"{key}: the fitted curve never reaches P_sw = 0.5 at the default width {float(width):.3g} s; "
                          f"set PbitConfig(voltage=..., width=...) explicitly")
-    return base.replace(pbit=pooled, pbit_spread=spread, calibrated_voltage=voltage, name=f"calibration {key}")
+    return base.replace(pbit=pooled, pbit_spread=spread, calibrated_voltage=voltage, name=f"calibration {key}",
+                        pbit_ap_to_p=reverse)
+
+
+def _half_voltage(curve, reverse, width, points: int = 4097):
+    """Lowest pulse amplitude [V] at which `curve` (or, with `reverse`, the mean of the two
+    directions: half the pairs of a random-sign weight matrix switch each way) reaches P_sw = 0.5."""
+    if reverse is None:
+        return curve.voltage_for_probability(0.5, width)
+    mean = lambda v: 0.5 * (np.asarray(curve.switching_probability(v, width), float)  # noqa: E731
+                            + np.asarray(reverse.switching_probability(v, width), float))
+    lo = min(float(c.v50 - 12 * c.v_scale) for c in (curve, reverse))
+    hi = max(float(c.v50 + 12 * c.v_scale) for c in (curve, reverse))
+    grid = np.linspace(lo, hi, points)
+    above = np.flatnonzero(mean(grid) >= 0.5)
+    if above.size == 0 or above[0] == 0:
+        return np.float32(np.nan)
+    a, b = grid[above[0] - 1], grid[above[0]]
+    for _ in range(40):
+        mid = 0.5 * (a + b)
+        a, b = (mid, b) if mean(np.float32(mid)) < 0.5 else (a, mid)
+    return np.float32(0.5 * (a + b))
+
+
+def _nominal(entry: dict, key: str, default_spread: SwitchingSpread):
+    """(nominal curve, spread) of one calibration entry: its population's typical device and
+    random-effects sd, else its pooled curve and the plain per-device spread (or `default_spread`)."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{key}: expected a calibration entry object")
+    if "population" in entry:
+        return _population(entry["population"], key)
+    pooled = _curve_from(entry.get("pooled", {}), key, str(entry.get("model", "SwitchingCurve")))
+    if "spread" not in entry:
+        return pooled, default_spread
+    try:
+        stats = {name: (float(entry["spread"][name]["mean"]), float(entry["spread"][name]["std"])) for name in PARAMETERS}
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"{key}: bad 'spread' entry ({err}); expected mean and std of {PARAMETERS}") from None
+    bad = [n for n, (mean, std) in stats.items() if not (std >= 0 and (n == "v50" or mean > 0))]
+    if bad:
+        raise ConfigError(f"{key}: 'spread' of {bad} needs std >= 0 and, for positive parameters, mean > 0")
+    rel = lambda name: np.float32(stats[name][1] / stats[name][0])  # noqa: E731 - lognormal sigma ~ std / mean
+    return pooled, SwitchingSpread(sigma_v50=np.float32(stats["v50"][1]), sigma_log_v_scale=rel("v_scale"),
+                                   sigma_log_period=rel("precession_period"), sigma_log_damping=rel("damping_time"))

@@ -143,8 +143,8 @@ def _device_chain(data: SwitchingData, model: SwitchingModel, confidence: float)
 
 
 def check_population(data: SwitchingData, model: str | SwitchingModel = "auto") -> None:
-    """Checks, before any fit, that `model` exists and that every device of an array (>= 3
-    devices) can identify its parameters ("auto": the base precession form).
+    """Checks, before any fit, that `model` exists and that the pooled data and every device of
+    an array (>= 3 devices) can identify its parameters ("auto": the base precession form).
 
     Raises:
       ConfigError: an unknown model name.
@@ -152,6 +152,7 @@ def check_population(data: SwitchingData, model: str | SwitchingModel = "auto") 
     """
     if isinstance(model, str):
         model = SwitchingModel("precession") if model == "auto" else parse_switching_model(model)
+    check_identifiable(data, model)
     devices = data.devices
     if len(devices) >= 3:
         for d in devices:

@@ -19,6 +19,7 @@ from cimjax._io import parse_json, read_text, write_json_atomic
 from cimjax.device._data_bit import DataBit
 from cimjax.device._differential_pair import DifferentialPair
 from cimjax.device._endurance import Endurance
+from cimjax.device._measurements import DIRECTIONS
 from cimjax.device._precession import PrecessionCurve
 from cimjax.device._switching import SwitchingCurve
 
@@ -57,6 +58,11 @@ class DevicePreset:
       calibrated_width: write width of the P-bit configuration [s].
       endurance: drift of the P-bit curve with write cycles (Fig. 19); none by default.
       name: preset name (static).
+      pbit_ap_to_p: curve of the AP -> P switching direction, or None when both directions
+        share `pbit`. With it, `pbit` is the P -> AP direction: the stray field of the
+        reference layer adds to the bias field in one direction and subtracts in the other.
+        A pair's P-bit is reset to its data-bit's state (`pair_output`), so pairs storing a
+        positive weight (data-bit P) switch P -> AP and pairs storing a negative one AP -> P.
     """
 
     data_bit: DataBit
@@ -67,6 +73,19 @@ class DevicePreset:
     calibrated_width: jax.Array
     endurance: Endurance = struct.field(default_factory=Endurance)
     name: str = struct.field(pytree_node=False, default="custom")
+    pbit_ap_to_p: SwitchingCurve | None = None
+
+    @property
+    def bidirectional(self) -> bool:
+        """Whether the two switching directions have their own curves."""
+        return self.pbit_ap_to_p is not None
+
+    def direction_curve(self, direction: str):
+        """The nominal P-bit curve of `direction` ("p_to_ap" or "ap_to_p"; `pbit` for both when
+        the preset has one direction)."""
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"{direction=} must be one of {DIRECTIONS}")
+        return self.pbit_ap_to_p if direction == "ap_to_p" and self.bidirectional else self.pbit
 
     @property
     def differential_pair(self) -> DifferentialPair:
@@ -78,6 +97,7 @@ class DevicePreset:
         fields = lambda obj: {f.name: _num(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
         # written only when set, so a preset without drift reads back in a cimjax without endurance
         wear = {} if self.endurance.to_dict() == Endurance().to_dict() else {"endurance": self.endurance.to_dict()}
+        reverse = {"pbit_ap_to_p": _curve_fields(self.pbit_ap_to_p)} if self.bidirectional else {}
         return {
             "schema": PRESET_SCHEMA,
             "schema_version": SCHEMA_VERSION,
@@ -89,6 +109,7 @@ class DevicePreset:
             "calibrated_voltage": _num(self.calibrated_voltage),
             "calibrated_width": _num(self.calibrated_width),
             **wear,
+            **reverse,
         }
 
     def to_json(self) -> str:
@@ -102,18 +123,11 @@ class DevicePreset:
             spread = {k: float(v) for k, v in obj["pbit_spread"].items()}
             if set(spread) != set(SwitchingSpread.__dataclass_fields__) or min(spread.values()) < 0:
                 raise ConfigError(f"{source}: pbit_spread must have non-negative {sorted(SwitchingSpread.__dataclass_fields__)}")
-            pbit = dict(obj["pbit"])
-            form = PrecessionCurve if "link" in pbit else SwitchingCurve
-            needed = set(SwitchingCurve.__dataclass_fields__)
-            missing = needed - set(pbit)
-            if missing:
-                raise ConfigError(f"{source}: pbit is missing {sorted(missing)}")
-            unknown = set(pbit) - set(form.__dataclass_fields__)
-            if unknown:
-                raise ConfigError(f"{source}: pbit has unknown fields {sorted(unknown)} for {form.__name__}")
+            reverse = obj.get("pbit_ap_to_p")
             return cls(
                 data_bit=DataBit.create(**obj["data_bit"]),
-                pbit=form.create(**pbit),
+                pbit=_curve_from_fields(obj["pbit"], "pbit", source),
+                pbit_ap_to_p=None if reverse is None else _curve_from_fields(reverse, "pbit_ap_to_p", source),
                 pbit_spread=SwitchingSpread(**{k: jnp.float32(v) for k, v in spread.items()}),
                 read_voltage=jnp.float32(obj["read_voltage"]),
                 calibrated_voltage=jnp.float32(obj["calibrated_voltage"]),
@@ -145,6 +159,19 @@ def _endurance(obj, source: str) -> Endurance:
         return Endurance.create(**obj)
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
+
+
+def _curve_from_fields(fields, key: str, source: str):
+    """The curve of a preset's `key` entry: a `PrecessionCurve` when it names a link, else a `SwitchingCurve`."""
+    pbit = dict(fields)
+    form = PrecessionCurve if "link" in pbit else SwitchingCurve
+    missing = set(SwitchingCurve.__dataclass_fields__) - set(pbit)
+    if missing:
+        raise ConfigError(f"{source}: {key} is missing {sorted(missing)}")
+    unknown = set(pbit) - set(form.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{source}: {key} has unknown fields {sorted(unknown)} for {form.__name__}")
+    return form.create(**pbit)
 
 
 def _curve_fields(curve) -> dict:
@@ -231,18 +258,19 @@ def save_preset(preset: DevicePreset, path: str | os.PathLike) -> None:
     write_json_atomic(path, preset.to_dict())
 
 
-def sample_pbit_curves(key: jax.Array, preset: DevicePreset, shape) -> SwitchingCurve:
+def sample_pbit_curves(key: jax.Array, preset: DevicePreset, shape, direction: str = "p_to_ap") -> SwitchingCurve:
     """Per-device P-bit curves drawn with the preset's spread (Fig. 13); leaves of shape `shape`.
 
     The spread moves v50, v_scale, precession_period and damping_time; a `PrecessionCurve`'s
-    other parameters stay at their nominal values for every device."""
-    return _sample_pbit_curves(key, preset, tuple(int(s) for s in shape))
+    other parameters stay at their nominal values for every device. `direction` picks the
+    curve of a two-direction preset (`DevicePreset.direction_curve`); one key draws the same
+    deviations for both directions (assumption: a device's spread moves both alike)."""
+    return _sample_pbit_curves(key, preset.direction_curve(direction), preset.pbit_spread, tuple(int(s) for s in shape))
 
 
 @partial(jax.jit, static_argnames="shape")
-def _sample_pbit_curves(key, preset, shape):
+def _sample_pbit_curves(key, c, s, shape):
     k = jax.random.split(key, 4)
-    c, s = preset.pbit, preset.pbit_spread
     z = [jax.random.normal(ki, shape) for ki in k]
     return c.replace(
         v50=c.v50 + s.sigma_v50 * z[0],
