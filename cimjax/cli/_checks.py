@@ -10,7 +10,9 @@ every loader.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -81,6 +83,35 @@ def output_folder(path: str, what: str, *, force: bool | None = None) -> Path:
     else:
         _check_writable_parent(p, what)
     return p
+
+
+def add_run_options(p: argparse.ArgumentParser, *, seed: str, steps: str, mc_samples: str) -> None:
+    """--seed, --device, --steps and --mc-samples of a model comparison, with what each seeds or sizes;
+    `run_sizes` and `on_device` check them."""
+    p.add_argument("--seed", type=int, default=0, help=f"seed of {seed} (default: 0)")
+    p.add_argument("--device", default="default",
+                   help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=None, help=f"training steps of each model (default: {steps})")
+    p.add_argument("--mc-samples", type=int, default=None, help=mc_samples)
+
+
+def run_sizes(args: argparse.Namespace) -> None:
+    """`--seed` >= 0, and `--steps` >= 1 and `--mc-samples` >= 2 where given: the sizes of a model comparison."""
+    if args.seed < 0:
+        raise ConfigError(f"--seed={args.seed} must be >= 0")
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError(f"--steps={args.steps} must be >= 1")
+    if args.mc_samples is not None and args.mc_samples < 2:
+        raise ConfigError(f"--mc-samples={args.mc_samples} must be >= 2 (a spread needs two passes)")
+
+
+def on_device(crossbar, device: str):
+    """`crossbar` with its P-bits on `device` (a preset name or JSON file), loaded here so that a bad
+    name or file fails before any training."""
+    from cimjax.device import device_preset
+
+    device_preset(device)
+    return dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=device))
 
 
 def pulse(voltage: str | None, width: str | None) -> tuple[float | None, float | None]:
