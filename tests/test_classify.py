@@ -1,8 +1,6 @@
 """Digits classification with uncertainty (`cimjax classify`): the scores against hand-computed
 values and a reference implementation, and the acceptance of issue 14 at reduced size."""
 
-import json
-
 import numpy as np
 import pytest
 
@@ -81,32 +79,6 @@ def test_ood_splits(ood):
         assert d.classes == 10 and d.x_ood.shape == d.x_test.shape
         # the same ink in every image, moved
         assert np.allclose(np.sort(d.x_ood, 1), np.sort(d.x_test, 1)) and not np.allclose(d.x_ood, d.x_test)
-
-
-def test_report_files_and_figure(tmp_path):
-    """The table, JSON and reliability diagram of a made-up result (no training)."""
-    from cimjax.apps.classification import classify_crossbar, write_classify_report
-
-    data = digits_ood_split("corrupt", seed=0)
-    rng = np.random.default_rng(0)
-    probs, scores = {}, {}
-    for name, sharp in (("float_ann", 8.0), ("mc", 2.0)):
-        logits = sharp * np.eye(10)[data.y_test] + rng.standard_normal((len(data.y_test), 10))
-        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-        probs[name] = (p, p[::-1])
-        scores[name] = {**classification_scores(p, data.y_test), "ood_auroc": 0.5, "mean_entropy_in": 0.1,
-                        "mean_entropy_ood": 0.2}
-    result = {"scores": scores, "probs": probs, "data": data, "setup": ClassifySetup(), "seed": 0,
-              "config": classify_crossbar(), "final_loss": {"float_ann": 0.1, "mc": 0.2}}
-    paths = write_classify_report(result, tmp_path / "out")
-    payload = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert payload["ece_bins"] == 15 and payload["mc"]["ece"] == scores["mc"]["ece"]
-    assert sum(payload["reliability"]["mc"]["count"]) == len(data.y_test)
-    table = (tmp_path / "out" / "metrics.md").read_text()
-    assert "| ECE (15 bins) |" in table and "MC dropconnect" in table and "float ANN" in table
-    from PIL import Image
-
-    assert Image.open(paths["figure"]).size[0] >= 800
 
 
 def test_acceptance_mc_is_calibrated_detects_ood_and_keeps_accuracy():

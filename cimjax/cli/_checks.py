@@ -16,7 +16,7 @@ import dataclasses
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from cimjax.errors import ConfigError
 
@@ -85,9 +85,11 @@ def output_folder(path: str, what: str, *, force: bool | None = None) -> Path:
     return p
 
 
-def add_run_options(p: argparse.ArgumentParser, *, seed: str, steps: str, mc_samples: str) -> None:
-    """--seed, --device, --steps and --mc-samples of a model comparison, with what each seeds or sizes;
-    `run_sizes` and `on_device` check them."""
+def add_run_options(p: argparse.ArgumentParser, *, out: str, seed: str, steps: str, mc_samples: str) -> None:
+    """--out, --force, --seed, --device, --steps and --mc-samples of a model comparison, with its default
+    folder and what each seeds or sizes; `output_folder`, `run_sizes` and `on_device` check them."""
+    p.add_argument("--out", default=out, help="output folder (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
     p.add_argument("--seed", type=int, default=0, help=f"seed of {seed} (default: 0)")
     p.add_argument("--device", default="default",
                    help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
@@ -143,3 +145,14 @@ def removed_if_interrupted(folder: str | os.PathLike) -> Iterator[None]:
             for p in set(folder.iterdir()) - before:
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         raise
+
+
+def write_and_show(out: Path, write: Callable[[], dict[str, str]]) -> int:
+    """Runs `write()`, which fills `out` and returns {what: path} with a "markdown" table, removing what
+    it wrote on Ctrl-C (`removed_if_interrupted`); then prints the table and the paths. Returns 0."""
+    with removed_if_interrupted(out):
+        paths = write()
+    print(Path(paths["markdown"]).read_text())
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0

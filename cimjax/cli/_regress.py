@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 from cimjax.cli._checks import add_run_options
 
@@ -17,9 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "y = x sin x + 0.3 e1 + 0.3 x e2 (or on your table, --data) and writes a plot (PNG) and a "
                     "table (markdown + JSON) of test NLL, CRPS and 90%-interval coverage.",
     )
-    p.add_argument("--out", default="regress-results", help="output folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
-    add_run_options(p, seed="data, initialisation and P-bits", steps="6000, quick 1500",
+    add_run_options(p, out="regress-results", seed="data, initialisation and P-bits", steps="6000, quick 1500",
                     mc_samples="stochastic passes per held-out point (default: 1000, quick 200)")
     p.add_argument("--mc-loss", choices=("energy", "nll"), default="energy",
                    help="the MC model's training loss: the energy score of exact reads (the recipe that stays "
@@ -36,14 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default=None, metavar="COL",
                    help="with --data: a column of train/test labels that fixes the held-out rows "
                         "(instead of --test-fraction)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
     p.set_defaults(func=_handler)
 
 
 def _handler(args: argparse.Namespace) -> int:
+    from cimjax.cli._checks import file_or_name, input_file, on_device, output_folder, run_sizes, write_and_show
     from cimjax.errors import CimjaxError
-
-    from cimjax.cli._checks import file_or_name, input_file, on_device, output_folder, removed_if_interrupted, run_sizes
 
     run_sizes(args)
     if args.data is None and (args.x or args.y or args.split):
@@ -73,9 +69,4 @@ def _handler(args: argparse.Namespace) -> int:
         names = (table.x_names, table.y_name)
     result = run_regression(args.seed, setup, config=crossbar, data=data, names=names, progress=True)
     result["source"] = args.data
-    with removed_if_interrupted(out):
-        paths = write_report(result, out)
-    print(Path(paths["markdown"]).read_text())
-    for name, path in paths.items():
-        print(f"{name}: {path}")
-    return 0
+    return write_and_show(out, lambda: write_report(result, out))
