@@ -1,4 +1,4 @@
-"""Atomic file output and input-error helpers shared by every layer."""
+"""Atomic file output, input-error helpers and the bundled digits, shared by every layer."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
-from cimjax.errors import DataFileError
+import numpy as np
+
+from cimjax.errors import ConfigError, DataFileError
 
 
 @contextlib.contextmanager
@@ -164,3 +166,32 @@ def place_legends(fig, legends, *, outside: str = "right", passes: int = 3) -> N
 def place_legend(ax, *, outside: str = "right", **kwargs) -> None:
     """`place_legends` for one legend of `ax`."""
     place_legends(ax.figure, [(ax, kwargs)], outside=outside)
+
+
+class ImageData(NamedTuple):
+    """Train/test images flattened to [N, H*W] float32 in [0, 1], labels int32 [N]."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    side: int  # images are side x side
+
+    @property
+    def n_pixels(self) -> int:
+        return self.side * self.side
+
+
+def load_digits_split(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
+    """The scikit-learn digits (1797 images, 8x8), split by a seeded permutation."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(f"{test_fraction=} must be in (0, 1)")
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)  # grey levels 0..16 (UCI optdigits)
+    y = digits.target.astype(np.int32)
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = int(round(test_fraction * len(x)))
+    test, train = order[:n_test], order[n_test:]
+    return ImageData(x[train], y[train], x[test], y[test], side=8)

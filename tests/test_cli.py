@@ -54,6 +54,7 @@ def workdir(tmp_path, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("work started on bad input")
 
+    import cimjax.apps.classification
     import cimjax.apps.diffusion
     import cimjax.apps.regression
     import cimjax.device
@@ -61,6 +62,7 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.setattr(cimjax.apps.diffusion, "prepare_models", never)
     monkeypatch.setattr(cimjax.apps.diffusion, "run_demo", never)
     monkeypatch.setattr(cimjax.apps.regression, "run_regression", never)
+    monkeypatch.setattr(cimjax.apps.classification, "run_classification", never)
     monkeypatch.setattr(cimjax.device, "fit_switching_curve", never)
     return tmp_path
 
@@ -111,6 +113,12 @@ MISTAKES = [
     (["regress", "--out", "fit.png", "--quick"], "'fit.png' is a file, not a folder"),
     (["regress", "--out", "r", "--device", "fit.png", "--quick"], "not UTF-8 text"),
     (["regress", "--out", "r", "--steps", "0"], "--steps=0"),
+    (["classify", "--out", "busy"], "--out 'busy' exists and is not empty; pass --force"),
+    (["classify", "--out", "fit.png"], "'fit.png' is a file, not a folder"),
+    (["classify", "--out", "c", "--device", "fit.png"], "not UTF-8 text"),
+    (["classify", "--out", "c", "--steps", "0"], "--steps=0"),
+    (["classify", "--out", "c", "--mc-samples", "1"], "--mc-samples=1 must be >= 2"),
+    (["classify", "--out", "c", "--seed", "-1"], "--seed=-1"),
     (["sample", "--n", "4", "--out", "fit.png", "--quick"], "--out 'fit.png' is a file, not a folder"),
     (["sample", "--n", "4", "--out", "busy", "--quick"], "pass --force"),
     (["sample", "--n", "0", "--out", "s", "--quick"], "--n 0"),
@@ -282,7 +290,8 @@ def test_interrupted_demo_leaves_no_folder_so_the_same_command_runs_again(workdi
 
 def test_regress_force_and_demo_force_pass_the_overwrite_rule(workdir, capsys):
     # with --force the check lets the command start (and it then reaches the guard of the fixture)
-    for argv in (["regress", "--out", "busy", "--quick", "--force"], ["demo", "--out", "busy", "--quick", "--force"]):
+    for argv in (["regress", "--out", "busy", "--quick", "--force"], ["demo", "--out", "busy", "--quick", "--force"],
+                 ["classify", "--out", "busy", "--force"]):
         with pytest.raises(AssertionError, match="work started"):
             main(argv)
 

@@ -190,6 +190,32 @@ def test_regression_figure_band_is_smooth(tmp_path, saved):
     assert np.abs(drawn - (m - 1.645 * s)).mean() < np.abs(lo - (mean - 1.645 * std)).mean()
 
 
+def test_classify_report_and_reliability_diagram(tmp_path, saved):
+    """The table, JSON and reliability diagram of a made-up result (no training)."""
+    from cimjax.apps.classification import (ClassifySetup, classification_scores, classify_crossbar,
+                                            digits_ood_split, write_classify_report)
+
+    data = digits_ood_split("corrupt", seed=0)
+    rng = np.random.default_rng(0)
+    probs, scores = {}, {}
+    for name, sharp in (("float_ann", 8.0), ("mc", 2.0)):
+        logits = sharp * np.eye(10)[data.y_test] + rng.standard_normal((len(data.y_test), 10))
+        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        probs[name] = (p, p[::-1])
+        scores[name] = {**classification_scores(p, data.y_test), "ood_auroc": 0.5, "mean_entropy_in": 0.1,
+                        "mean_entropy_ood": 0.2}
+    result = {"scores": scores, "probs": probs, "data": data, "setup": ClassifySetup(), "seed": 0,
+              "config": classify_crossbar(), "final_loss": {"float_ann": 0.1, "mc": 0.2}}
+    out = _nested(tmp_path, "out", "metrics.json").parent
+    write_classify_report(result, out)
+    _check(saved, 1)
+    payload = json.loads((out / "metrics.json").read_text())
+    assert payload["ece_bins"] == 15 and payload["mc"]["ece"] == scores["mc"]["ece"]
+    assert sum(payload["reliability"]["mc"]["count"]) == len(data.y_test)
+    table = (out / "metrics.md").read_text()
+    assert "| ECE (15 bins) |" in table and "MC dropconnect" in table and "float ANN" in table
+
+
 def test_smooth_curve_reproduces_a_line_exactly():
     from cimjax.apps.regression import smooth_curve
 

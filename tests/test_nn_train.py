@@ -14,6 +14,7 @@ from cimjax.nn import (
     CrossbarMLP,
     TrainConfig,
     batch_indices,
+    categorical_nll,
     crps_gaussian,
     energy_score,
     fit,
@@ -60,6 +61,14 @@ def test_energy_score_equals_the_pairwise_definition(dim):
     pairs = sum(np.linalg.norm(x[i] - x[j], axis=-1) for i in range(s) for j in range(s) if i != j)
     expected = np.mean(to_data - pairs / (2 * s * (s - 1)))
     assert float(energy_score(x.astype(np.float32), y.astype(np.float32))) == pytest.approx(expected, rel=1e-5)
+
+
+def test_categorical_nll_of_one_pass_and_of_a_mixture_by_hand():
+    one = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]))
+    assert float(categorical_nll(one, np.array([0, 1]))) == pytest.approx(-(math.log(0.7) + math.log(0.1)) / 2)
+    # two passes: the mixture gives label 0 probability (0.7 + 0.3) / 2; logits shifted per pass change nothing
+    two = np.log(np.array([[[0.7, 0.2, 0.1]], [[0.3, 0.3, 0.4]]])) + np.array([[[5.0]], [[-2.0]]])
+    assert float(categorical_nll(two, np.array([0]))) == pytest.approx(math.log(2.0), rel=1e-6)
 
 
 def test_train_config_rejects_bad_values():

@@ -24,6 +24,7 @@ _COMMANDS = {
     "trng": "cimjax.cli._trng",
     "energy": "cimjax.cli._energy",
     "regress": "cimjax.cli._regress",
+    "classify": "cimjax.cli._classify",
     "sample": "cimjax.cli._diffusion",
     "demo": "cimjax.cli._diffusion",
     "launch": "cimjax.cli._launch",

@@ -10,11 +10,13 @@ every loader.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from cimjax.errors import ConfigError
 
@@ -83,6 +85,37 @@ def output_folder(path: str, what: str, *, force: bool | None = None) -> Path:
     return p
 
 
+def add_run_options(p: argparse.ArgumentParser, *, out: str, seed: str, steps: str, mc_samples: str) -> None:
+    """--out, --force, --seed, --device, --steps and --mc-samples of a model comparison, with its default
+    folder and what each seeds or sizes; `output_folder`, `run_sizes` and `on_device` check them."""
+    p.add_argument("--out", default=out, help="output folder (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
+    p.add_argument("--seed", type=int, default=0, help=f"seed of {seed} (default: 0)")
+    p.add_argument("--device", default="default",
+                   help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=None, help=f"training steps of each model (default: {steps})")
+    p.add_argument("--mc-samples", type=int, default=None, help=mc_samples)
+
+
+def run_sizes(args: argparse.Namespace) -> None:
+    """`--seed` >= 0, and `--steps` >= 1 and `--mc-samples` >= 2 where given: the sizes of a model comparison."""
+    if args.seed < 0:
+        raise ConfigError(f"--seed={args.seed} must be >= 0")
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError(f"--steps={args.steps} must be >= 1")
+    if args.mc_samples is not None and args.mc_samples < 2:
+        raise ConfigError(f"--mc-samples={args.mc_samples} must be >= 2 (a spread needs two passes)")
+
+
+def on_device(crossbar, device: str):
+    """`crossbar` with its P-bits on `device` (a preset name or JSON file), loaded here so that a bad
+    name or file fails before any training."""
+    from cimjax.device import device_preset
+
+    device_preset(device)
+    return dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=device))
+
+
 def pulse(voltage: str | None, width: str | None) -> tuple[float | None, float | None]:
     """`--voltage` [V] and `--width` [s] as written (`1.5`, `1.5V`; `700e-12`, `700ps`); None where not given.
 
@@ -112,3 +145,14 @@ def removed_if_interrupted(folder: str | os.PathLike) -> Iterator[None]:
             for p in set(folder.iterdir()) - before:
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         raise
+
+
+def write_and_show(out: Path, write: Callable[[], dict[str, str]]) -> int:
+    """Runs `write()`, which fills `out` and returns {what: path} with a "markdown" table, removing what
+    it wrote on Ctrl-C (`removed_if_interrupted`); then prints the table and the paths. Returns 0."""
+    with removed_if_interrupted(out):
+        paths = write()
+    print(Path(paths["markdown"]).read_text())
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0

@@ -28,6 +28,7 @@ from cimjax.nn._inference import summarize_samples as summarize_samples
 from cimjax.nn._inference import warn_narrow_spread as warn_narrow_spread
 from cimjax.nn._layers import CrossbarDense as CrossbarDense
 from cimjax.nn._layers import sinusoidal_embedding as sinusoidal_embedding
+from cimjax.nn._losses import categorical_nll as categorical_nll
 from cimjax.nn._losses import crps_gaussian as crps_gaussian
 from cimjax.nn._losses import energy_score as energy_score
 from cimjax.nn._losses import gaussian_nll as gaussian_nll
@@ -61,6 +62,7 @@ __all__ = [
     "TrainConfig",
     "TrainState",
     "batch_indices",
+    "categorical_nll",
     "check_dataset",
     "config_fingerprint",
     "count_conv_read",

@@ -14,7 +14,9 @@ Pure functions of arrays. Three losses train a network on the crossbar:
 `crps_gaussian` is the closed-form continuous ranked probability score of a normal
 forecast (Gneiting & Raftery 2007, eq. 21), used to score the ANN's fitted
 constant-variance predictive; in one dimension `energy_score` is the CRPS of the
-sample forecast. These are the scoring rules of every application (training and
+sample forecast. `categorical_nll` is the log score of a classifier: of one pass's
+logits, or of the mixture of S passes (the MC-dropconnect predictive itself). These
+are the scoring rules of every application (training and
 held-out scores alike); there is no second definition.
 """
 
@@ -27,7 +29,7 @@ import jax.numpy as jnp
 
 from cimjax.errors import ConfigError
 
-__all__ = ["mse", "gaussian_nll", "energy_score", "crps_gaussian"]
+__all__ = ["mse", "gaussian_nll", "energy_score", "crps_gaussian", "categorical_nll"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -97,3 +99,23 @@ def crps_gaussian(mean: jax.Array, std: jax.Array, y: jax.Array) -> jax.Array:
     cdf = jax.scipy.stats.norm.cdf(z)
     pdf = jax.scipy.stats.norm.pdf(z)
     return std * (z * (2.0 * cdf - 1.0) + 2.0 * pdf - 1.0 / math.sqrt(math.pi))
+
+
+def categorical_nll(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Mean negative log-likelihood of integer labels under softmax predictive(s).
+
+    With logits (B, K), the usual cross-entropy -log softmax(logits)[y]. With
+    logits (S, B, K) from S stochastic passes, the log score of their mixture,
+    -log (1/S) sum_s softmax(logits_s)[y] (the MC-dropconnect predictive), computed
+    stably as log S - logsumexp_s log softmax(logits_s)[y].
+
+    Args:
+      logits: (B, K) or (S, B, K).
+      labels: (B,) integers in [0, K).
+    Returns:
+      scalar, averaged over B (nats).
+    """
+    logits = jnp.asarray(logits)
+    log_p = jax.nn.log_softmax(logits if logits.ndim == 3 else logits[None], axis=-1)
+    picked = jnp.take_along_axis(log_p, jnp.asarray(labels, jnp.int32)[None, :, None], axis=-1)[..., 0]
+    return jnp.mean(math.log(log_p.shape[0]) - jax.scipy.special.logsumexp(picked, axis=0))

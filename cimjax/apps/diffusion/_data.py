@@ -3,7 +3,8 @@
 Nothing is downloaded. The default is the 1797 handwritten digits that ship with
 scikit-learn (8x8, grey levels 0..16), split once with a fixed seed. MNIST-format files
 the user already has (IDX, gzipped or not, or an .npz with x_train/y_train/x_test/y_test)
-can be loaded for larger runs. Pixels are scaled to [0, 1] and flattened.
+can be loaded for larger runs. Pixels are scaled to [0, 1] and flattened. The digits split
+(`load_digits_split`) lives in `cimjax._io`, shared with the classification app.
 """
 
 from __future__ import annotations
@@ -11,45 +12,16 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
+from cimjax._io import ImageData, load_digits_split
 from cimjax.errors import ConfigError, DataFileError
 
 __all__ = ["ImageData", "load_digits_split", "load_idx", "load_mnist", "load_dataset"]
 
 _IDX_IMAGES_MAGIC = 2051  # MNIST spec: 0x00000803, unsigned byte, 3 dimensions
 _IDX_LABELS_MAGIC = 2049  # MNIST spec: 0x00000801, unsigned byte, 1 dimension
-
-
-class ImageData(NamedTuple):
-    """Train/test images flattened to [N, H*W] float32 in [0, 1], labels int32 [N]."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    side: int  # images are side x side
-
-    @property
-    def n_pixels(self) -> int:
-        return self.side * self.side
-
-
-def load_digits_split(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
-    """The scikit-learn digits (1797 images, 8x8), split by a seeded permutation."""
-    if not 0.0 < test_fraction < 1.0:
-        raise ConfigError(f"{test_fraction=} must be in (0, 1)")
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)  # grey levels 0..16 (UCI optdigits)
-    y = digits.target.astype(np.int32)
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(test_fraction * len(x)))
-    test, train = order[:n_test], order[n_test:]
-    return ImageData(x[train], y[train], x[test], y[test], side=8)
 
 
 def _open(path: Path):
