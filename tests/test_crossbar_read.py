@@ -62,9 +62,10 @@ def test_quantised_periphery_equals_numpy_reference(scheme, merged):
     # adc_range 7.9 (7 * 7.9 merged): no ADC rounding boundary (2j+1)*range/62 is a multiple of the
     # DAC step 1/15, so float32 and float64 sums cannot round to different levels.
     adc_range = 7.9 * (7 if merged else 1)
-    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=adc_range)
+    # The converters alone: no read noise, no programming variation (the reference has neither).
+    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=adc_range, read_noise=0.0)
     cfg = CrossbarConfig(mapping=Mapping(scheme, bits=3, shift_and_add=not merged), periphery=per,
-                         tile=Tile(rows=64, cols=64), pbit=PbitConfig(mode="off"))
+                         tile=Tile(rows=64, cols=64), pbit=PbitConfig(mode="off"), programming_sigma=0.0)
     y = np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(0), cfg), np.float64)
     xn, wn = np.asarray(x, np.float64), np.asarray(w, np.float64)
     cells, scale, sig = _np_weights(wn, cfg.mapping)
@@ -239,7 +240,7 @@ def test_exact_gradient_matches_materialised_reference():
 
 def test_device_probabilities_with_spread_center_on_calibration():
     n, m = 64, 64
-    cfg = CrossbarConfig.ideal("exact")
+    cfg = CrossbarConfig(pbit=PbitConfig(mode="exact"))  # the default: P_sw spread on
     from cimjax.crossbar import keep_probability
 
     p = np.asarray(keep_probability(cfg, (n, m)))

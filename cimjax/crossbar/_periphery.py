@@ -49,6 +49,6 @@ def adc(y: jax.Array, periphery: Periphery, full_scale: float) -> jax.Array:
     return quantize(y, periphery.adc_bits, full_scale)
 
 
-def read_noise_std(x_tile: jax.Array, periphery: Periphery) -> jax.Array:
-    """Std (B, 1) of a column's read noise: sigma * ||x_b|| (independent normal per cell and read)."""
-    return periphery.read_noise * jnp.sqrt(jnp.sum(x_tile * x_tile, axis=1, keepdims=True))
+def read_noise_std(x_tile: jax.Array, read_noise: float) -> jax.Array:
+    """Std (B, 1) of a column's read noise: read_noise * ||x_b|| (independent normal per cell and read)."""
+    return read_noise * jnp.sqrt(jnp.sum(x_tile * x_tile, axis=1, keepdims=True))
