@@ -257,3 +257,12 @@ def test_count_read_uses_shapes_and_modes():
     assert c.pbit_writes == 13 * 600 * 200 * 4
     assert c.adc_conversions == 100 * 200 * 3 * 4
     assert count_read(dataclasses.replace(cfg, pbit=PbitConfig(mode="off")), 100, 600, 200).pbit_writes == 0
+
+
+def test_read_noise_keeps_gradients_finite_for_an_all_zero_input_row():
+    # ||x_b|| = 0 makes the noise std sqrt(0): its slope is infinite, and 0 * inf would be NaN.
+    x = jnp.zeros((3, 8)).at[0].set(0.5)
+    w = jax.random.normal(jax.random.PRNGKey(0), (8, 4))
+    cfg = CrossbarConfig(periphery=Periphery(read_noise=0.03))
+    grads = jax.grad(lambda x, w: jnp.sum(crossbar_matmul(x, w, jax.random.PRNGKey(1), cfg) ** 2), (0, 1))(x, w)
+    assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)
