@@ -38,7 +38,9 @@ def test_full_regression_coverage_per_tenth_of_the_range(config):
 
 @pytest.mark.parametrize("argv,needle", [(["--steps", "0"], "--steps=0"), (["--mc-samples", "1"], "--mc-samples=1"),
                                          (["--seed", "-1"], "--seed=-1"),
-                                         (["--device", "mine"], "unknown device preset 'mine'")])
+                                         (["--device", "mine"], "unknown device preset 'mine'"),
+                                         (["--ideal", "--read-noise", "0.01"], "cannot take --read-noise"),
+                                         (["--programming-sigma", "-1"], "programming_sigma=-1.0")])
 def test_regress_cli_rejects_bad_sizes_before_training(argv, needle, tmp_path, capsys):
     from cimjax.cli import main
 

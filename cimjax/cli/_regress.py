@@ -20,6 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
     p.add_argument("--device", default="default",
                    help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
+    p.add_argument("--ideal", action="store_true",
+                   help="the float reference crossbar (CrossbarConfig.ideal(): float conductances, ideal converters, "
+                        "no programming variation, read noise or P_sw spread) instead of the demo's hardware")
+    p.add_argument("--programming-sigma", type=float, default=None, metavar="S",
+                   help="relative spread of each pair's programmed output (default: the device's, Figs. 7-8)")
+    p.add_argument("--read-noise", type=float, default=None, metavar="S",
+                   help="per-read noise of each cell relative to its full output (default: the device's, Fig. 15)")
     p.add_argument("--steps", type=int, default=None, help="training steps of each model (default: 6000, quick 1500)")
     p.add_argument("--mc-samples", type=int, default=None,
                    help="stochastic passes per held-out point (default: 1000, quick 200)")
@@ -51,6 +58,10 @@ def _handler(args: argparse.Namespace) -> int:
         raise CimjaxError(f"--steps={args.steps} must be >= 1")
     if args.mc_samples is not None and args.mc_samples < 2:
         raise CimjaxError(f"--mc-samples={args.mc_samples} must be >= 2 (a spread needs two passes)")
+    explicit = [flag for flag, value in (("--programming-sigma", args.programming_sigma),
+                                         ("--read-noise", args.read_noise)) if value is not None]
+    if args.ideal and explicit:
+        raise CimjaxError(f"--ideal is the crossbar without non-idealities; it cannot take {', '.join(explicit)}")
     if args.data is None and (args.x or args.y or args.split):
         raise CimjaxError("--x, --y and --split need --data")
     if args.data is not None and not (args.x and args.y):
@@ -62,12 +73,18 @@ def _handler(args: argparse.Namespace) -> int:
     if args.data is not None:
         input_file(args.data, "--data")
     from cimjax.device import device_preset
+    from cimjax.crossbar import CrossbarConfig
     from cimjax.apps.regression import RegressionSetup, demo_crossbar, run_regression
     from cimjax.apps.regression import write_report
 
     device_preset(args.device)  # a bad name or file fails here, before any training
-    crossbar = demo_crossbar()
+    crossbar = CrossbarConfig.ideal(mode="exact") if args.ideal else demo_crossbar()
     crossbar = dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=args.device))
+    if args.programming_sigma is not None:  # CrossbarConfig checks the values (>= 0, finite)
+        crossbar = dataclasses.replace(crossbar, programming_sigma=args.programming_sigma)
+    if args.read_noise is not None:
+        crossbar = dataclasses.replace(crossbar, periphery=dataclasses.replace(crossbar.periphery,
+                                                                               read_noise=args.read_noise))
 
     setup = RegressionSetup.quick() if args.quick else RegressionSetup()
     overrides = {"steps": args.steps, "mc_samples": args.mc_samples, "mc_loss": args.mc_loss}
