@@ -74,3 +74,29 @@ def test_unknown_device_is_named_before_any_read(tmp_path):
     bad.write_text('{"schema": 1,\n')
     with pytest.raises(CimjaxError, match=r"bad\.json:2:\d+: invalid JSON"):
         keep_probability(_config(str(bad)), (2, 2))
+
+
+def test_programming_variation_and_read_noise_default_to_the_devices(tmp_path):
+    from cimjax.crossbar import program_cells, resolved_programming_sigma, resolved_read_noise
+    from cimjax.device import default_preset, save_preset
+
+    base = default_preset()
+    noisy = base.replace(data_bit=base.data_bit.replace(sigma_device=np.float32(0.08), sigma_read=np.float32(0.02)))
+    save_preset(noisy, tmp_path / "noisy.json")
+    for device, preset in (("default", base), (str(tmp_path / "noisy.json"), noisy)):
+        cfg = CrossbarConfig(pbit=PbitConfig(device=device))
+        pair = preset.differential_pair
+        assert resolved_programming_sigma(cfg) == pytest.approx(float(pair.programming_spread()), rel=1e-6)
+        assert resolved_read_noise(cfg) == pytest.approx(float(pair.read_noise_spread()), rel=1e-6)
+        # The programmed cells scatter with that sigma: sample sd of n normals, SE sigma / sqrt(2 n).
+        n = 256 * 256
+        cells = np.asarray(program_cells(np.ones((256, 256), np.float32), cfg), np.float64)
+        sigma = resolved_programming_sigma(cfg)
+        assert abs(cells.std() - sigma) < 5 * sigma / np.sqrt(2 * n)
+    assert resolved_programming_sigma(CrossbarConfig(pbit=PbitConfig(device=str(tmp_path / "noisy.json")))) > \
+        resolved_programming_sigma(CrossbarConfig())  # sigma_device 8% against the preset's 4% (Fig. 8)
+    ideal = CrossbarConfig.ideal()
+    assert resolved_programming_sigma(ideal) == 0.0 and resolved_read_noise(ideal) == 0.0
+    assert not ideal.pbit.spread and ideal.periphery.is_ideal
+    explicit = CrossbarConfig(programming_sigma=0.02, periphery=Periphery(read_noise=0.01))
+    assert (resolved_programming_sigma(explicit), resolved_read_noise(explicit)) == (0.02, 0.01)

@@ -62,9 +62,10 @@ def test_quantised_periphery_equals_numpy_reference(scheme, merged):
     # adc_range 7.9 (7 * 7.9 merged): no ADC rounding boundary (2j+1)*range/62 is a multiple of the
     # DAC step 1/15, so float32 and float64 sums cannot round to different levels.
     adc_range = 7.9 * (7 if merged else 1)
-    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=adc_range)
+    # The converters alone: no read noise, no programming variation (the reference has neither).
+    per = Periphery(dac_bits=5, dac_range=1.0, adc_bits=6, adc_range=adc_range, read_noise=0.0)
     cfg = CrossbarConfig(mapping=Mapping(scheme, bits=3, shift_and_add=not merged), periphery=per,
-                         tile=Tile(rows=64, cols=64), pbit=PbitConfig(mode="off"))
+                         tile=Tile(rows=64, cols=64), pbit=PbitConfig(mode="off"), programming_sigma=0.0)
     y = np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(0), cfg), np.float64)
     xn, wn = np.asarray(x, np.float64), np.asarray(w, np.float64)
     cells, scale, sig = _np_weights(wn, cfg.mapping)
@@ -239,7 +240,7 @@ def test_exact_gradient_matches_materialised_reference():
 
 def test_device_probabilities_with_spread_center_on_calibration():
     n, m = 64, 64
-    cfg = CrossbarConfig.ideal("exact")
+    cfg = CrossbarConfig(pbit=PbitConfig(mode="exact"))  # the default: P_sw spread on
     from cimjax.crossbar import keep_probability
 
     p = np.asarray(keep_probability(cfg, (n, m)))
@@ -256,3 +257,12 @@ def test_count_read_uses_shapes_and_modes():
     assert c.pbit_writes == 13 * 600 * 200 * 4
     assert c.adc_conversions == 100 * 200 * 3 * 4
     assert count_read(dataclasses.replace(cfg, pbit=PbitConfig(mode="off")), 100, 600, 200).pbit_writes == 0
+
+
+def test_read_noise_keeps_gradients_finite_for_an_all_zero_input_row():
+    # ||x_b|| = 0 makes the noise std sqrt(0): its slope is infinite, and 0 * inf would be NaN.
+    x = jnp.zeros((3, 8)).at[0].set(0.5)
+    w = jax.random.normal(jax.random.PRNGKey(0), (8, 4))
+    cfg = CrossbarConfig(periphery=Periphery(read_noise=0.03))
+    grads = jax.grad(lambda x, w: jnp.sum(crossbar_matmul(x, w, jax.random.PRNGKey(1), cfg) ** 2), (0, 1))(x, w)
+    assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)

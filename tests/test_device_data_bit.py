@@ -106,3 +106,46 @@ def test_closed_form_state_statistics_match_monte_carlo(preset):
         mean, sd = (float(x) for x in closed[name])
         assert abs(out.mean() - mean) <= 4.5 * sd / np.sqrt(n)
         assert abs(out.std(ddof=1) - sd) <= 4.5 * sd * np.sqrt(2.0 / n)
+
+
+def test_pair_programming_spread_matches_monte_carlo_and_first_order(preset):
+    # A +dG pair of two independent devices of one array (array factor off): sd / mean of G_P - G_AP.
+    # Bound: delta method for sd / mean of n near-normal draws, rel SE = sqrt((1/2 + rel^2) / n), 4.5 of them.
+    db = preset.data_bit.replace(sigma_array=jnp.float32(0.0))
+    pair = preset.differential_pair.replace(data_bit=db)
+    n = 400_000
+    g_p, _ = db.sample_conductances(jax.random.PRNGKey(21), 0.2, (n,))
+    _, g_ap = db.sample_conductances(jax.random.PRNGKey(22), 0.2, (n,))
+    dg = np.asarray(g_p, float) - np.asarray(g_ap, float)
+    closed = float(pair.programming_spread())
+    assert abs(dg.std(ddof=1) / dg.mean() - closed) <= 4.5 * closed * np.sqrt((0.5 + closed**2) / n)
+    # First order from the paper's numbers: TMR 65% at the read (Fig. 7), sigma_device 4% (Fig. 8),
+    # sigma_tmr 3% (Fig. 7); the lognormal corrections are O(sigma^2) ~ 0.3% of it.
+    g_ap1 = 1.0 / 1.65
+    first = np.sqrt(0.04**2 + (0.04**2 + 0.03**2) * g_ap1**2) / (1.0 - g_ap1)
+    assert closed == pytest.approx(first, rel=0.01)
+
+
+def test_pair_read_noise_matches_monte_carlo_in_every_state(preset):
+    # One read of fixed devices: noise = read - conductance on each side (Fig. 15); its sd relative to
+    # the mean dG is the same for +-dG and, averaged, for the two zero states. Bound: sample variance
+    # of n normals, rel SE sqrt(2 / n) on the variance, 4.5 of them.
+    db = preset.data_bit.replace(sigma_array=jnp.float32(0.0))
+    pair = preset.differential_pair.replace(data_bit=db)
+    n = 400_000
+    g_p, g_ap = (np.asarray(g, float) for g in db.sample_conductances(jax.random.PRNGKey(31), 0.2, (n,)))
+    g_p2, g_ap2 = (np.asarray(g, float) for g in db.sample_conductances(jax.random.PRNGKey(32), 0.2, (n,)))
+    dg = (g_p - g_ap2).mean()
+
+    def noise_var(left, right, seed):
+        k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
+        out = np.asarray(db.read(k1, left), float) - np.asarray(db.read(k2, right), float) - (left - right)
+        return out.var(ddof=1) / dg**2
+
+    closed = float(pair.read_noise_spread()) ** 2
+    bound = 4.5 * np.sqrt(2.0 / n)
+    assert noise_var(g_p, g_ap2, 33) == pytest.approx(closed, rel=bound)
+    zeros = 0.5 * (noise_var(g_p, g_p2, 34) + noise_var(g_ap, g_ap2, 35))
+    assert zeros == pytest.approx(closed, rel=bound)
+    g_ap1 = 1.0 / 1.65  # first order: sigma_read 1% (Fig. 15) on both devices, TMR 65% (Fig. 7)
+    assert np.sqrt(closed) == pytest.approx(0.01 * np.sqrt(1 + g_ap1**2) / (1 - g_ap1), rel=0.01)

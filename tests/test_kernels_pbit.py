@@ -277,3 +277,25 @@ def test_keep_rate_1e8_draws(p):
     kept = float(np.sum(np.asarray(y, np.float64)))
     draws = batch * n * m
     assert abs(kept - draws * p) < 5 * np.sqrt(draws * p * (1 - p))
+
+
+def _fmix32_inverse(h: int) -> int:
+    """Inverse of MurmurHash3's 32-bit finaliser (inverse multipliers mod 2^32 of its constants)."""
+    m = 0xFFFFFFFF
+    h ^= h >> 16
+    h = (h * 0x7ED1B41D) & m  # 0xC2B2AE35^-1
+    h ^= (h >> 13) ^ (h >> 26)
+    h = (h * 0xA5CB9243) & m  # 0x85EBCA6B^-1
+    return h ^ (h >> 16)
+
+
+def test_normal_from_counters_is_finite_at_the_top_word():
+    # Counters whose hashed word is all ones: (2^24 - 1) + 0.5 rounds to 2^24 in float32, u = 1,
+    # and erf^-1(1) = inf unless held below 1. Sample 0, column 0: c = fmix32(s3) = 0 for s3 = 0.
+    from cimjax.kernels import normal_from_counters
+
+    s2 = _fmix32_inverse(_fmix32_inverse(0xFFFFFFFF))
+    seed = jnp.array([0, 0, s2, 0, 0, 0], jnp.uint32)
+    z = float(normal_from_counters(seed, jnp.zeros((1,), jnp.uint32), 1)[0, 0])
+    # The largest float32 u below 1: 2u - 1 = 1 - 2^-23, z = sqrt(2) erfinv(1 - 2^-23) = 5.29.
+    assert np.isfinite(z) and z == pytest.approx(5.2947, abs=1e-3)

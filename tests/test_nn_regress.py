@@ -10,7 +10,7 @@ model, not the sampling, is miscalibrated.
 import numpy as np
 import pytest
 
-from cimjax.crossbar import CrossbarConfig
+from cimjax.crossbar import CrossbarConfig, resolved_read_noise
 from cimjax.apps.regression import RegressionSetup, run_regression
 
 IDEAL = CrossbarConfig.ideal(mode="exact", keep_prob=0.5)
@@ -33,12 +33,15 @@ def test_full_regression_coverage_per_tenth_of_the_range(config):
     per_bin = np.array([b["coverage"] for b in mc["per_bin"]])
     assert np.all((per_bin >= 0.80) & (per_bin <= 0.97)), per_bin
     assert mc["nll"] < result["ann"]["nll"]
-    assert result["ann_mc_variance_max"] == 0.0
+    # P-bits fixed: the ANN's only spread is the read noise (Fig. 15), on in the demo's crossbar
+    assert (result["ann_mc_variance_max"] == 0.0) == (resolved_read_noise(result["config"]) == 0.0)
 
 
 @pytest.mark.parametrize("argv,needle", [(["--steps", "0"], "--steps=0"), (["--mc-samples", "1"], "--mc-samples=1"),
                                          (["--seed", "-1"], "--seed=-1"),
-                                         (["--device", "mine"], "unknown device preset 'mine'")])
+                                         (["--device", "mine"], "unknown device preset 'mine'"),
+                                         (["--ideal", "--read-noise", "0.01"], "cannot take --read-noise"),
+                                         (["--programming-sigma", "-1"], "programming_sigma=-1.0")])
 def test_regress_cli_rejects_bad_sizes_before_training(argv, needle, tmp_path, capsys):
     from cimjax.cli import main
 

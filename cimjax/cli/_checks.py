@@ -86,8 +86,9 @@ def output_folder(path: str, what: str, *, force: bool | None = None) -> Path:
 
 
 def add_run_options(p: argparse.ArgumentParser, *, out: str, seed: str, steps: str, mc_samples: str) -> None:
-    """--out, --force, --seed, --device, --steps and --mc-samples of a model comparison, with its default
-    folder and what each seeds or sizes; `output_folder`, `run_sizes` and `on_device` check them."""
+    """--out, --force, --seed, --device, --steps, --mc-samples and the hardware switches (--ideal,
+    --programming-sigma, --read-noise) of a model comparison, with its default folder and what each seeds
+    or sizes; `output_folder`, `run_sizes` and `on_hardware` check them."""
     p.add_argument("--out", default=out, help="output folder (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
     p.add_argument("--seed", type=int, default=0, help=f"seed of {seed} (default: 0)")
@@ -95,6 +96,13 @@ def add_run_options(p: argparse.ArgumentParser, *, out: str, seed: str, steps: s
                    help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help=f"training steps of each model (default: {steps})")
     p.add_argument("--mc-samples", type=int, default=None, help=mc_samples)
+    p.add_argument("--ideal", action="store_true",
+                   help="the float reference crossbar (CrossbarConfig.ideal(): float conductances, ideal converters, "
+                        "no programming variation, read noise or P_sw spread) instead of the hardware as it is")
+    p.add_argument("--programming-sigma", type=float, default=None, metavar="S",
+                   help="relative spread of each pair's programmed output (default: the device's, Figs. 7-8)")
+    p.add_argument("--read-noise", type=float, default=None, metavar="S",
+                   help="per-read noise of each cell relative to its full output (default: the device's, Fig. 15)")
 
 
 def run_sizes(args: argparse.Namespace) -> None:
@@ -105,15 +113,28 @@ def run_sizes(args: argparse.Namespace) -> None:
         raise ConfigError(f"--steps={args.steps} must be >= 1")
     if args.mc_samples is not None and args.mc_samples < 2:
         raise ConfigError(f"--mc-samples={args.mc_samples} must be >= 2 (a spread needs two passes)")
+    explicit = [flag for flag, value in (("--programming-sigma", args.programming_sigma),
+                                         ("--read-noise", args.read_noise)) if value is not None]
+    if args.ideal and explicit:
+        raise ConfigError(f"--ideal is the crossbar without non-idealities; it cannot take {', '.join(explicit)}")
 
 
-def on_device(crossbar, device: str):
-    """`crossbar` with its P-bits on `device` (a preset name or JSON file), loaded here so that a bad
-    name or file fails before any training."""
+def on_hardware(crossbar, args: argparse.Namespace):
+    """`crossbar` as the flags ask: `CrossbarConfig.ideal()` with --ideal (keeping its P-bit mode), the
+    non-idealities given, and its P-bits on --device (a preset name or JSON file, loaded here so that a bad
+    name or file fails before any training). CrossbarConfig checks the values (finite, >= 0)."""
+    from cimjax.crossbar import CrossbarConfig
     from cimjax.device import device_preset
 
-    device_preset(device)
-    return dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=device))
+    device_preset(args.device)
+    if args.ideal:
+        crossbar = CrossbarConfig.ideal(mode=crossbar.pbit.mode)
+    if args.programming_sigma is not None:
+        crossbar = dataclasses.replace(crossbar, programming_sigma=args.programming_sigma)
+    if args.read_noise is not None:
+        crossbar = dataclasses.replace(crossbar, periphery=dataclasses.replace(crossbar.periphery,
+                                                                               read_noise=args.read_noise))
+    return dataclasses.replace(crossbar, pbit=dataclasses.replace(crossbar.pbit, device=args.device))
 
 
 def pulse(voltage: str | None, width: str | None) -> tuple[float | None, float | None]:

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handler(args: argparse.Namespace) -> int:
-    from cimjax.cli._checks import file_or_name, on_device, output_folder, run_sizes, write_and_show
+    from cimjax.cli._checks import file_or_name, on_hardware, output_folder, run_sizes, write_and_show
 
     run_sizes(args)
     out = output_folder(args.out, "--out", force=args.force)  # before any training
@@ -34,7 +34,7 @@ def _handler(args: argparse.Namespace) -> int:
     from cimjax.apps.classification import ClassifySetup, classify_crossbar, run_classification
     from cimjax.apps.classification import write_classify_report
 
-    crossbar = on_device(classify_crossbar(), args.device)
+    crossbar = on_hardware(classify_crossbar(), args)
     overrides = {k: v for k, v in {"steps": args.steps, "mc_samples": args.mc_samples}.items() if v is not None}
     setup = ClassifySetup(ood=args.ood, **overrides)
     result = run_classification(args.seed, setup, config=crossbar, progress=True)

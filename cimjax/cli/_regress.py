@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handler(args: argparse.Namespace) -> int:
-    from cimjax.cli._checks import file_or_name, input_file, on_device, output_folder, run_sizes, write_and_show
+    from cimjax.cli._checks import file_or_name, input_file, on_hardware, output_folder, run_sizes, write_and_show
     from cimjax.errors import CimjaxError
 
     run_sizes(args)
@@ -53,7 +53,7 @@ def _handler(args: argparse.Namespace) -> int:
     from cimjax.apps.regression import RegressionSetup, demo_crossbar, run_regression
     from cimjax.apps.regression import write_report
 
-    crossbar = on_device(demo_crossbar(), args.device)
+    crossbar = on_hardware(demo_crossbar(), args)
 
     setup = RegressionSetup.quick() if args.quick else RegressionSetup()
     overrides = {"steps": args.steps, "mc_samples": args.mc_samples, "mc_loss": args.mc_loss}

@@ -25,6 +25,8 @@ from cimjax.crossbar._mapping import MappedWeights as MappedWeights
 from cimjax.crossbar._mapping import effective_weights as effective_weights
 from cimjax.crossbar._mapping import map_weights as map_weights
 from cimjax.crossbar._mapping import program_cells as program_cells
+from cimjax.crossbar._nonideal import resolved_programming_sigma as resolved_programming_sigma
+from cimjax.crossbar._nonideal import resolved_read_noise as resolved_read_noise
 from cimjax.crossbar._periphery import adc as adc
 from cimjax.crossbar._periphery import adc_full_scale as adc_full_scale
 from cimjax.crossbar._periphery import dac as dac
@@ -62,6 +64,8 @@ __all__ = [
     "program_cells",
     "quantize",
     "read_noise_std",
+    "resolved_programming_sigma",
+    "resolved_read_noise",
     "SCHEMES",
     "Tile",
 ]

@@ -105,21 +105,25 @@ class Periphery:
         (dac_range * tile rows), which never clips.
       read_noise: per-read conductance noise of every cell, std relative to one cell's
         full conductance difference; its column sum is drawn exactly as one normal per
-        output (a sum of independent normals), 0 = off.
+        output (a sum of independent normals). None (default) = the device's: its data-bit's
+        cycle-to-cycle noise sigma_read (Fig. 15) on both conductances of a pair,
+        sigma_read sqrt(G_P^2 + G_AP^2) / (G_P - G_AP), 0.030 for the default preset
+        (`DifferentialPair.read_noise_spread`; the device is the crossbar's
+        `PbitConfig.device`). A number sets it; 0 = off.
     """
 
     dac_bits: int | None = 8  # assumption: 8-bit input DAC (paper does not state it)
     dac_range: float = 1.0  # assumption: inputs normalised to [-1, 1]
     adc_bits: int | None = 8  # assumption: 8-bit column ADC (paper does not state it)
     adc_range: float | None = None  # assumption: full scale, no clipping
-    read_noise: float = 0.0  # Fig. 15: low cycle-to-cycle variation; off by default
+    read_noise: float | None = None  # Fig. 15: the device's cycle-to-cycle noise when None
 
     def __post_init__(self):
         _check_bits("Periphery", "dac_bits", self.dac_bits, allow_none=True)
         _check_bits("Periphery", "adc_bits", self.adc_bits, allow_none=True)
         _check_positive("Periphery", "dac_range", self.dac_range)
         _check_positive("Periphery", "adc_range", self.adc_range, allow_none=True)
-        _check_positive("Periphery", "read_noise", self.read_noise, allow_zero=True)
+        _check_positive("Periphery", "read_noise", self.read_noise, allow_none=True, allow_zero=True)
 
     @classmethod
     def ideal(cls) -> "Periphery":
@@ -128,6 +132,7 @@ class Periphery:
 
     @property
     def is_ideal(self) -> bool:
+        """Ideal converters and read noise explicitly off (None, the device's noise, is not ideal)."""
         return self.dac_bits is None and self.adc_bits is None and self.read_noise == 0.0
 
 
@@ -191,10 +196,21 @@ class PbitConfig:
 class CrossbarConfig:
     """A crossbar: mapping + periphery + tile + P-bit mode + programming non-idealities.
 
+    The defaults are the hardware as it is: signed binary pairs, 8-bit converters, P_sw
+    spread (Fig. 13), programming variation (Figs. 7-8) and read noise (Fig. 15) of the
+    device `pbit.device`. `CrossbarConfig.ideal()` is the float reference (all of them off).
+
     Attributes:
       mapping, periphery, tile, pbit: the composed parts.
       programming_sigma: relative device-to-device spread of each pair's programmed
-        conductance difference (Fig. 9); drawn once from `programming_seed`. 0 = ideal.
+        conductance difference (Fig. 9), each pair's output times (1 + sigma z), z ~ N(0, 1),
+        drawn once from `programming_seed`. None (default) = the device's: its data-bit's
+        resistance spread (sigma_device, Fig. 8) and TMR spread (sigma_tmr, Fig. 7) on the
+        two devices of a pair, ~ sqrt(sigma_device^2 G_P^2 + (sigma_device^2 + sigma_tmr^2)
+        G_AP^2) / (G_P - G_AP), 0.128 for the default preset
+        (`DifferentialPair.programming_spread`; the device is `pbit.device`). The
+        array-to-array shift (sigma_array) is a gain common to a whole array and is not
+        included. A number sets it; 0 = off.
       programming_seed: seed of every programming-time draw (variation, faults, P_sw spread);
         layers of the same shape and seed get the same draws, so give each layer its own.
       stuck_at_zero: fraction of pairs stuck at zero output (both devices in one state).
@@ -206,7 +222,7 @@ class CrossbarConfig:
     periphery: Periphery = Periphery()
     tile: Tile = Tile()
     pbit: PbitConfig = PbitConfig()
-    programming_sigma: float = 0.0  # Fig. 9 shows ~6 sigma read margins; 0 = ideal by default
+    programming_sigma: float | None = None  # Figs. 7-8: the device's pair spread when None
     programming_seed: int = 0
     stuck_at_zero: float = 0.0  # assumption: no faults by default
     stuck_at_one: float = 0.0
@@ -216,7 +232,8 @@ class CrossbarConfig:
         for name, cls in (("mapping", Mapping), ("periphery", Periphery), ("tile", Tile), ("pbit", PbitConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(f"CrossbarConfig: {name}={getattr(self, name)!r} must be a {cls.__name__}")
-        _check_positive("CrossbarConfig", "programming_sigma", self.programming_sigma, allow_zero=True)
+        _check_positive("CrossbarConfig", "programming_sigma", self.programming_sigma, allow_none=True,
+                        allow_zero=True)
         seed = self.programming_seed
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
             raise ConfigError(f"CrossbarConfig: programming_seed={seed!r} must be an int in [0, 2**32)")
@@ -229,9 +246,10 @@ class CrossbarConfig:
 
     @classmethod
     def ideal(cls, mode: str = "exact", keep_prob: float | None = None, scheme: str = "analog") -> "CrossbarConfig":
-        """Float conductances and ideal periphery: the reference for tests and training."""
+        """The float reference: float conductances, no programming variation, no read noise, no
+        P_sw spread (every P-bit on the nominal curve), ideal periphery."""
         return cls(mapping=Mapping(scheme=scheme), periphery=Periphery.ideal(),
-                   pbit=PbitConfig(mode=mode, keep_prob=keep_prob))
+                   pbit=PbitConfig(mode=mode, keep_prob=keep_prob, spread=False), programming_sigma=0.0)
 
 
 def fit_adc_range(config: CrossbarConfig, fan_in: int) -> CrossbarConfig:

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cimjax.crossbar._config import CrossbarConfig, Mapping
+from cimjax.crossbar._nonideal import resolved_programming_sigma
 
 # Programming-key streams: one fold_in index per programming-time draw.
 STREAM_VARIATION, STREAM_FAULT, STREAM_FAULT_SIGN, STREAM_PBIT_SPREAD = 0, 1, 2, 3
@@ -99,7 +100,7 @@ def _config_constant(fn, config, shape, x64):  # x64 in the key: it changes defa
 def _variation(config: CrossbarConfig, shape: tuple[int, ...]) -> jax.Array:
     """Multiplicative programming variation 1 + sigma * z, z ~ N(0, 1) per pair."""
     z = jax.random.normal(programming_key(config, STREAM_VARIATION), shape)
-    return 1.0 + config.programming_sigma * z
+    return 1.0 + resolved_programming_sigma(config) * z
 
 
 def _fault_state(config: CrossbarConfig, shape: tuple[int, ...]) -> jax.Array:
@@ -115,12 +116,12 @@ def program_cells(cells: jax.Array, config: CrossbarConfig) -> jax.Array:
     """Applies programming variation and stuck-at faults, both drawn once from the seed.
 
     Variation multiplies each pair's output by (1 + sigma * z), z ~ N(0, 1) (Fig. 9
-    spread). A stuck-at-zero pair outputs 0; a stuck-at-one pair outputs +-1 (random
+    spread; sigma is `programming_sigma`, by default the device's). A stuck-at-zero pair outputs 0; a stuck-at-one pair outputs +-1 (random
     sign), whatever was programmed. Faulty cells carry no gradient. The draws depend
     only on the configuration and shape, so they are computed once (`config_constant`).
     """
     shape = cells.shape
-    if config.programming_sigma > 0:
+    if resolved_programming_sigma(config) > 0:
         cells = cells * config_constant(_variation, config, shape).astype(cells.dtype)
     if config.stuck_at_zero > 0 or config.stuck_at_one > 0:
         state = config_constant(_fault_state, config, shape)

@@ -49,6 +49,12 @@ def adc(y: jax.Array, periphery: Periphery, full_scale: float) -> jax.Array:
     return quantize(y, periphery.adc_bits, full_scale)
 
 
-def read_noise_std(x_tile: jax.Array, periphery: Periphery) -> jax.Array:
-    """Std (B, 1) of a column's read noise: sigma * ||x_b|| (independent normal per cell and read)."""
-    return periphery.read_noise * jnp.sqrt(jnp.sum(x_tile * x_tile, axis=1, keepdims=True))
+def read_noise_std(x_tile: jax.Array, read_noise: float) -> jax.Array:
+    """Std (B, 1) of a column's read noise: read_noise * ||x_b|| (independent normal per cell and read).
+
+    Gradient 0 where x_b = 0 (an all-zero input row, common after the DAC): the sqrt's
+    infinite slope there would make every gradient through the read NaN.
+    """
+    sq = jnp.sum(x_tile * x_tile, axis=1, keepdims=True)
+    nonzero = sq > 0
+    return read_noise * jnp.where(nonzero, jnp.sqrt(jnp.where(nonzero, sq, 1.0)), 0.0)

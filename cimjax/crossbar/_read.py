@@ -25,6 +25,7 @@ from jax import lax
 from cimjax.errors import ConfigError
 from cimjax.crossbar._config import CrossbarConfig
 from cimjax.crossbar._mapping import map_weights, program_cells
+from cimjax.crossbar._nonideal import resolved_read_noise
 from cimjax.crossbar._periphery import adc, adc_full_scale, dac, read_noise_std
 from cimjax.crossbar._probability import keep_probability
 from cimjax.kernels import cell_keys, keep_threshold, normal_from_counters, sample_words, seed_words
@@ -184,8 +185,9 @@ def _read_moments(u, mapped, cells, p, config):
     hp = lax.Precision.HIGHEST
     mean = jnp.dot(u, w_mean, precision=hp)
     var = jnp.dot(u * u, w_var, precision=hp)
-    if config.periphery.read_noise > 0:  # one normal per physical column, std sigma * ||u|| over the tiles
-        var = var + config.periphery.read_noise**2 * jnp.sum(sig * sig) * jnp.sum(u * u, axis=1, keepdims=True)
+    read_noise = resolved_read_noise(config)
+    if read_noise > 0:  # one normal per physical column, std sigma * ||u|| over the tiles
+        var = var + read_noise**2 * jnp.sum(sig * sig) * jnp.sum(u * u, axis=1, keepdims=True)
     var = var + _adc_variance(config, n, sig)
     return mapped.scale * mean, jnp.square(mapped.scale) * var
 
@@ -225,7 +227,8 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
     merge = mapping.merged
     full_scale = adc_full_scale(periphery, config.tile.rows, mapping.adc_gain)
     # Tiles matter numerically only through the per-tile ADC and read noise.
-    step = config.tile.rows if (periphery.adc_bits is not None or periphery.read_noise > 0) else n
+    read_noise = resolved_read_noise(config)
+    step = config.tile.rows if (periphery.adc_bits is not None or read_noise > 0) else n
     acc = None
     for t, r0 in enumerate(range(0, n, step)):
         rows = slice(r0, min(n, r0 + step))
@@ -237,9 +240,9 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
         else:
             yt = pbit_matmul(xt, ct, threshold[rows], skeys, ckeys[rows], block_sizes=block_sizes,
                              backend=backend, interpret=interpret)
-        if periphery.read_noise > 0:
+        if read_noise > 0:
             z = normal_from_counters(seed, ids, cols, col_offset=t * cols, words=(4, 5))
-            yt = yt + read_noise_std(xt, periphery) * z
+            yt = yt + read_noise_std(xt, read_noise) * z
         if merge:
             yt = jnp.einsum("bms,s->bm", yt.reshape(batch, m, slices), mapped.significance)
         yt = adc(yt, periphery, full_scale)

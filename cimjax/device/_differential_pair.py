@@ -82,6 +82,42 @@ class DifferentialPair:
             out[name] = (m_l - m_r, jnp.sqrt(v_l + v_r))
         return out
 
+    def programming_spread(self) -> jax.Array:
+        """Relative standard deviation of a programmed +-dG pair's output over one array's devices.
+
+        The two devices vary independently: a lognormal device factor (sigma_device, Fig. 8) on
+        both and a TMR factor (sigma_tmr, Fig. 7) on the AP one. With the lognormal moments
+        E[G] = g exp(s^2 / 2), Var[G] = g^2 exp(s^2) (exp(s^2) - 1) (s^2 = sigma_device^2 for
+        P, sigma_device^2 + sigma_tmr^2 for AP)::
+
+            sd / mean = sqrt(Var G_P + Var G_AP) / (E G_P - E G_AP)
+                     ~ sqrt(sigma_device^2 G_P^2 + (sigma_device^2 + sigma_tmr^2) G_AP^2) / (G_P - G_AP)
+
+        (first order). The array factor (sigma_array) is one gain shared by every cell of an
+        array, not a spread between its cells, and is left out.
+        """
+        (m_p, v_p), (m_ap, v_ap) = self._device_moments()
+        return jnp.sqrt(v_p + v_ap) / (m_p - m_ap)
+
+    def read_noise_spread(self) -> jax.Array:
+        """Standard deviation of one read's noise on a pair's output, relative to its mean dG (Fig. 15).
+
+        Each read multiplies each device's conductance by (1 + sigma_read e), e ~ N(0, 1)
+        independently, so a pair reading (G_L, G_R) has noise std sigma_read sqrt(G_L^2 + G_R^2):
+        sqrt(G_P^2 + G_AP^2) in the +-dG states, and the same on average over the two zero
+        states (P, P) and (AP, AP) when they are equally common (weights of either sign), so
+        one value serves every cell whatever its keep probability. Over the devices::
+
+            sigma_read sqrt(E[G_P^2] + E[G_AP^2]) / (E G_P - E G_AP)
+        """
+        (m_p, v_p), (m_ap, v_ap) = self._device_moments()
+        return self.data_bit.sigma_read * jnp.sqrt(v_p + m_p * m_p + v_ap + m_ap * m_ap) / (m_p - m_ap)
+
+    def _device_moments(self):
+        """((mean, var) of G_P, of G_AP) [S] over one array's devices, without read noise."""
+        quiet = self.data_bit.replace(sigma_read=jnp.zeros_like(self.data_bit.sigma_read))
+        return quiet.lognormal_moments(self.read_voltage)
+
     def read_margin_sigma(self) -> jax.Array:
         """Smallest gap between adjacent states over the larger of their standard deviations.
 

@@ -85,8 +85,13 @@ def keep_threshold(p: jax.Array) -> jax.Array:
 
 
 def uniform_from_bits(h: jax.Array) -> jax.Array:
-    """Uniform float32 in the open interval (0, 1) from 32 random bits (24 used)."""
-    return ((h >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
+    """Uniform float32 in the open interval (0, 1) from 32 random bits (24 used).
+
+    The top word (2^24 - 1) + 0.5 is not a float32 and rounds to 2^24, i.e. u = 1 (an
+    infinite normal, once in 2^24 draws); it is held at the largest float32 below 1.
+    """
+    u = ((h >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
+    return jnp.minimum(u, np.float32(1.0 - 2.0**-24))
 
 
 def normal_from_counters(seed: jax.Array, sample_index: jax.Array, n_cols: int, col_offset: int = 0,

@@ -53,7 +53,7 @@ def periphery_config(rows: int, *, dac_bits: int | None, adc_bits: int | None, d
     tile_rows = min(rows, TILE_ROWS)
     periphery = Periphery(dac_bits=dac_bits, dac_range=float(dac_range), adc_bits=adc_bits,
                           adc_range=ADC_HEADROOM * float(dac_range) * math.sqrt(tile_rows), read_noise=0.0)
-    return CrossbarConfig(mapping=Mapping(scheme="analog"), periphery=periphery,
+    return CrossbarConfig(mapping=Mapping(scheme="analog"), periphery=periphery, programming_sigma=0.0,
                           tile=Tile(rows=TILE_ROWS, cols=TILE_ROWS),
                           pbit=PbitConfig(mode=mode, keep_prob=keep_prob, spread=False))
 

@@ -2,7 +2,9 @@
 
 Both are the same `CrossbarMLP` on the same emulated crossbar (4-bit bit-sliced
 differential pairs, 8-bit DAC and ADC, 64 x 64 tiles, P-bits written at the
-device preset's calibrated pulse with device spread):
+device preset's calibrated pulse with device spread, and the device's programming
+variation and read noise, the `CrossbarConfig` defaults; `cimjax regress --ideal`
+runs the float reference `CrossbarConfig.ideal()` instead):
 
 Each layer's ADC range is fitted to its fan-in (`fit_adc_range`): the 1-input first
 array's column sums never exceed the DAC range, so its ADC spans +-1 rather than +-16.
