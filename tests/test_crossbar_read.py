@@ -256,3 +256,14 @@ def test_count_read_uses_shapes_and_modes():
     assert c.pbit_writes == 13 * 600 * 200 * 4
     assert c.adc_conversions == 100 * 200 * 3 * 4
     assert count_read(dataclasses.replace(cfg, pbit=PbitConfig(mode="off")), 100, 600, 200).pbit_writes == 0
+
+
+def test_read_noise_gradient_is_finite_at_an_all_zero_input_row():
+    """d sigma ||x|| / dx is 0/0 at x = 0: a zero row (DAC-rounded, or every ReLU off) must give a
+    finite gradient, or one such example turns a whole training step's parameters into NaN."""
+    x = jnp.array([[0.0, 0.0, 0.0], [0.5, -0.25, 1.0]])
+    w = jnp.array([[0.5, -1.0], [0.25, 0.75], [-0.5, 1.0]])
+    grads = jax.grad(lambda x, w: jnp.sum(crossbar_matmul(x, w, jax.random.key(0), SLICED)), argnums=(0, 1))(x, w)
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
+    y = crossbar_matmul(x, w, jax.random.key(0), SLICED)
+    assert bool(jnp.all(jnp.isfinite(y)))

@@ -50,5 +50,11 @@ def adc(y: jax.Array, periphery: Periphery, full_scale: float) -> jax.Array:
 
 
 def read_noise_std(x_tile: jax.Array, periphery: Periphery) -> jax.Array:
-    """Std (B, 1) of a column's read noise: sigma * ||x_b|| (independent normal per cell and read)."""
-    return periphery.read_noise * jnp.sqrt(jnp.sum(x_tile * x_tile, axis=1, keepdims=True))
+    """Std (B, 1) of a column's read noise: sigma * ||x_b|| (independent normal per cell and read).
+
+    An all-zero input row (a DAC-rounded zero, or hidden units all off) has no noise and a zero
+    gradient, not the NaN of d sqrt(s) / ds at s = 0, which would poison a whole training step.
+    """
+    sq = jnp.sum(x_tile * x_tile, axis=1, keepdims=True)
+    positive = sq > 0
+    return periphery.read_noise * jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
