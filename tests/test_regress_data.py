@@ -97,3 +97,18 @@ def test_energy_recipe_stays_calibrated_on_multi_input_tasks(inputs):
     assert all(0.78 <= c <= 0.98 for c in coverage_by_noise(r, noise)), coverage_by_noise(r, noise)
     assert r["mc"]["zero_spread_fraction"] == 0.0
     assert r["mc"]["nll"] < r["ann"]["nll"]
+
+
+def test_output_step_is_one_lsb_of_the_shift_and_added_output():
+    """4-bit slices: scale max|w| / 15; an 8-bit ADC over +-R cells: R / 127 cells a step; gain 1/p."""
+    import dataclasses
+
+    from cimjax.apps.regression import output_step
+    from cimjax.crossbar import PbitConfig, fit_adc_range
+
+    config = fit_adc_range(dataclasses.replace(demo_crossbar(), pbit=PbitConfig(keep_prob=0.5)), 8)
+    kernel = np.array([[0.3], [-1.5], [0.2]], np.float32)
+    assert output_step(config, kernel) == pytest.approx(1.5 / 15 * 8.0 / 127 / 0.5, rel=1e-6)
+    assert output_step(config, kernel, rescale=False) == pytest.approx(1.5 / 15 * 8.0 / 127, rel=1e-6)
+    ideal = dataclasses.replace(config, periphery=dataclasses.replace(config.periphery, adc_bits=None))
+    assert output_step(ideal, kernel) == 0.0
