@@ -86,7 +86,9 @@ def keep_threshold(p: jax.Array) -> jax.Array:
 
 def uniform_from_bits(h: jax.Array) -> jax.Array:
     """Uniform float32 in the open interval (0, 1) from 32 random bits (24 used)."""
-    return ((h >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
+    # the top value, 2^24 - 1/2, rounds to 2^24 in float32: without the cap u would be 1.0 once in 2^24
+    # draws, and erf^-1(1) = inf a read-noise draw (NaN in training)
+    return jnp.minimum(((h >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24), np.float32(1.0 - 2.0**-24))
 
 
 def normal_from_counters(seed: jax.Array, sample_index: jax.Array, n_cols: int, col_offset: int = 0,
