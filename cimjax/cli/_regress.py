@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="regress-results", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and P-bits (default: 0)")
-    p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
+    p.add_argument("--quick", action="store_true", help="smaller data and training, fewer MC passes")
     p.add_argument("--device", default="default",
                    help="P-bit device: a preset name, or a preset or calibration JSON of your own (default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="training steps of each model (default: 6000, quick 1500)")
