@@ -1,12 +1,17 @@
 """Measures the MC-dropconnect training recipe on three heteroscedastic tasks (1, 2 and 8 inputs).
 
 Each task (`multi_input_task`) runs the ANN against the MC model on the demo crossbar (4-bit
-bit-sliced pairs, 8-bit converters, per-layer `fit_adc_range`), with the MC model trained by
-the Gaussian NLL of moment-matched reads ("nll") and by the energy score of exact reads
-("energy"), both predicted with exact reads. Writes JSON and markdown (accuracy, not speed:
-no machine dependence beyond float rounding).
+bit-sliced pairs, 8-bit converters, per-layer `fit_adc_range`) at `RegressionSetup.quick()`
+sizes, with the MC model trained by the energy score of exact reads and predicted with exact
+reads. Two crossbars: "ideal" (no programming spread, no read noise) and "nonideal"
+(programming spread 0.04, Fig. 8; read noise 0.01, Fig. 15). Per fifth of the true noise
+level it reports the coverage, the predictive spread (band half-width / 1.645) over the true
+noise std (median) and the band centre's rms error over the noise std: the diagnosis of
+where a band is too wide or too narrow. Writes JSON and markdown (accuracy, not speed: no
+machine dependence beyond float rounding). Rows of earlier runs of other (inputs, config,
+seed) are kept, so the table can be filled by several processes in turn.
 
-    python3 -m benchmarks.recipe_regress [--steps N] [--out DIR]
+    python3 -m benchmarks.recipe_regress [--inputs 1 2 8] [--config ideal nonideal] [--seed 0] [--out DIR]
 """
 
 from __future__ import annotations
@@ -16,40 +21,77 @@ import dataclasses
 import json
 from pathlib import Path
 
-from cimjax.apps.regression import RegressionSetup, coverage_by_noise, multi_input_task, run_regression
+import numpy as np
+
+from cimjax.apps.regression import RegressionSetup, coverage_by_noise, demo_crossbar, multi_input_task, run_regression
+from cimjax.crossbar import CrossbarConfig
+
+PROGRAMMING_SIGMA = 0.04  # Fig. 8: data-bit sigma_device
+READ_NOISE = 0.01  # Fig. 15: sigma_read
 
 
-def measure(inputs: int, loss: str, setup: RegressionSetup, seed: int = 0) -> dict:
+def crossbar(kind: str) -> CrossbarConfig:
+    config = demo_crossbar()
+    if kind == "ideal":
+        return config
+    return dataclasses.replace(config, programming_sigma=PROGRAMMING_SIGMA,
+                               periphery=dataclasses.replace(config.periphery, read_noise=READ_NOISE))
+
+
+def measure(inputs: int, kind: str, setup: RegressionSetup, seed: int = 0) -> dict:
     train, _ = multi_input_task(seed, setup.n_train, inputs)
     test, noise = multi_input_task(seed + 10_007, setup.n_test, inputs)
-    r = run_regression(seed, dataclasses.replace(setup, mc_loss=loss), data=(train, test))
-    return {"inputs": inputs, "loss": loss, "mc_nll": r["mc"]["nll"], "ann_nll": r["ann"]["nll"],
-            "coverage_90": r["mc"]["coverage_90"], "coverage_by_noise_fifth": coverage_by_noise(r, noise),
-            "zero_spread_fraction": r["mc"]["zero_spread_fraction"]}
+    r = run_regression(seed, setup, config=crossbar(kind), data=(train, test))
+    x = test.x.astype(np.float64)
+    true_mean = x[:, 0] * np.sin(x[:, 0]) + 0.5 * np.sin(x[:, 1:]).sum(1)
+    lo, hi = r["mc"]["band"]
+    spread, centre = (hi - lo) / (2 * 1.6448536269514722), (hi + lo) / 2
+    fifths = np.array_split(np.argsort(noise, kind="stable"), 5)
+    return {"inputs": inputs, "config": kind, "seed": seed, "mc_loss": setup.mc_loss,
+            "mc_nll": r["mc"]["nll"], "ann_nll": r["ann"]["nll"], "coverage_90": r["mc"]["coverage_90"],
+            "coverage_by_noise_fifth": coverage_by_noise(r, noise),
+            "spread_over_noise_fifth": [float(np.median(spread[f] / noise[f])) for f in fifths],
+            "bias_over_noise_fifth": [float(np.sqrt(np.mean(((centre[f] - true_mean[f]) / noise[f]) ** 2)))
+                                      for f in fifths],
+            "zero_spread_fraction": r["mc"]["zero_spread_fraction"],
+            "narrow_spread_fraction": r["mc"]["narrow_spread_fraction"]}
+
+
+def _markdown(setup: dict, rows: list[dict]) -> str:
+    lines = [f"Sizes: {setup}", "",
+             "| inputs | crossbar | seed | coverage 90% | per fifth of noise (low to high) | spread / noise per fifth "
+             "| rms bias / noise per fifth | zero-spread | MC NLL | ANN NLL |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["config"], r["inputs"], r["seed"])):
+        cells = [", ".join(f"{c:.2f}" for c in r[k])
+                 for k in ("coverage_by_noise_fifth", "spread_over_noise_fifth", "bias_over_noise_fifth")]
+        lines.append(f"| {r['inputs']} | {r['config']} | {r['seed']} | {r['coverage_90']:.3f} | {' | '.join(cells)} | "
+                     f"{r['zero_spread_fraction']:.2%} | {r['mc_nll']:.3f} | {r['ann_nll']:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--inputs", type=int, nargs="+", default=[1, 2, 8])
+    p.add_argument("--config", nargs="+", default=["ideal", "nonideal"], choices=["ideal", "nonideal"])
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/results")
     args = p.parse_args()
-    setup = RegressionSetup(n_train=1000, n_test=2000, hidden=(32, 32), steps=args.steps, mc_samples=200)
-    rows = []
-    for inputs in (1, 2, 8):
-        for loss in ("nll", "energy"):
-            rows.append(measure(inputs, loss, setup))
-            print(json.dumps(rows[-1]), flush=True)
+    setup = RegressionSetup.quick()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "recipe_regress.json").write_text(json.dumps({"setup": dataclasses.asdict(setup), "rows": rows}, indent=1))
-    lines = ["| inputs | MC loss | coverage 90% | per fifth of noise (low to high) | zero-spread | MC NLL | ANN NLL |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        fifths = ", ".join(f"{c:.2f}" for c in r["coverage_by_noise_fifth"])
-        lines.append(f"| {r['inputs']} | {r['loss']} | {r['coverage_90']:.3f} | {fifths} | "
-                     f"{r['zero_spread_fraction']:.2%} | {r['mc_nll']:.3f} | {r['ann_nll']:.3f} |")
-    (out / "recipe_regress.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    path = out / "recipe_regress.json"
+    for kind in args.config:
+        for inputs in args.inputs:
+            row = measure(inputs, kind, setup, args.seed)
+            print(json.dumps(row), flush=True)
+            old = json.loads(path.read_text()) if path.exists() else {}
+            same = old.get("setup") == json.loads(json.dumps(dataclasses.asdict(setup)))
+            rows = [r for r in (old.get("rows", []) if same else [])
+                    if (r.get("inputs"), r.get("config"), r.get("seed")) != (inputs, kind, args.seed)]
+            rows.append(row)
+            path.write_text(json.dumps({"setup": dataclasses.asdict(setup), "rows": rows}, indent=1))
+            (out / "recipe_regress.md").write_text(_markdown(dataclasses.asdict(setup), rows))
+    print((out / "recipe_regress.md").read_text())
 
 
 if __name__ == "__main__":

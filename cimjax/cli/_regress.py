@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "y = x sin x + 0.3 e1 + 0.3 x e2 (or on your table, --data) and writes a plot (PNG) and a "
                     "table (markdown + JSON) of test NLL, CRPS and 90%-interval coverage.",
     )
-    p.add_argument("--quick", action="store_true", help="smaller data, network and training (about half the time)")
+    p.add_argument("--quick", action="store_true", help="smaller data and training, fewer MC passes")
     add_run_options(p, out="regress-results", seed="data, initialisation and P-bits", steps="6000, quick 1500",
                     mc_samples="stochastic passes per held-out point (default: 1000, quick 200)")
     p.add_argument("--mc-loss", choices=("energy", "nll"), default="energy",

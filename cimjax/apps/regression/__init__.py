@@ -6,6 +6,7 @@ from cimjax.apps.regression._experiment import builtin_split as builtin_split
 from cimjax.apps.regression._experiment import coverage_by_noise as coverage_by_noise
 from cimjax.apps.regression._experiment import demo_crossbar as demo_crossbar
 from cimjax.apps.regression._experiment import layer_configs as layer_configs
+from cimjax.apps.regression._experiment import output_step as output_step
 from cimjax.apps.regression._experiment import run_regression as run_regression
 from cimjax.apps.regression._report import fig22_figure as fig22_figure
 from cimjax.apps.regression._report import plot_fig22 as plot_fig22
@@ -32,6 +33,7 @@ __all__ = [
     "layer_configs",
     "load_table",
     "multi_input_task",
+    "output_step",
     "plot_fig22",
     "RegressionData",
     "RegressionSetup",

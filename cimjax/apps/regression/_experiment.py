@@ -29,12 +29,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax.crossbar import CrossbarConfig, Mapping, Periphery, Tile, fit_adc_range
+from cimjax.crossbar import (CrossbarConfig, Mapping, Periphery, Tile, adc_full_scale, fit_adc_range, map_weights,
+                             nominal_keep_probability)
 from cimjax.nn import CrossbarMLP, TrainConfig, crps_gaussian, energy_score, fit, gaussian_nll, mc_predict
 from cimjax.apps.regression._task import (RegressionData, Standardizer, bin_index, heteroscedastic_data,
                                           interval_coverage)
 
-__all__ = ["RegressionSetup", "builtin_split", "coverage_by_noise", "demo_crossbar", "layer_configs", "run_regression"]
+__all__ = ["RegressionSetup", "builtin_split", "coverage_by_noise", "demo_crossbar", "layer_configs", "output_step",
+           "run_regression"]
 
 
 def demo_crossbar() -> CrossbarConfig:
@@ -64,7 +66,10 @@ class RegressionSetup:
 
     @classmethod
     def quick(cls) -> "RegressionSetup":
-        return cls(n_train=1000, n_test=2000, hidden=(32, 32), steps=1500, mc_samples=200)
+        # measured (benchmarks/recipe_regress.md): with (32, 32) the low-noise fifth's band was 1.3x (1 input)
+        # and 2.2x (2 inputs) the true noise: the last array's dropconnect variance c sum_j a_j^2 (a_j: hidden
+        # unit j's share of the output) carries the signal through too few units; 64 spread it wider.
+        return cls(n_train=1000, n_test=2000, hidden=(64, 64), steps=1500, mc_samples=200)
 
 
 def layer_configs(config: CrossbarConfig, in_features: int, hidden: tuple[int, ...]) -> tuple[CrossbarConfig, ...]:
@@ -79,6 +84,18 @@ def _models(setup: RegressionSetup, config: CrossbarConfig, in_features: int) ->
     stochastic = (False,) * len(setup.hidden) + (True,)
     mc = CrossbarMLP(features, config=configs, stochastic_layers=stochastic, in_features=in_features)
     return ann, mc
+
+
+def output_step(config: CrossbarConfig, kernel: Any, rescale: bool = True) -> float:
+    """One ADC step of a stochastic layer's output in its own units: the finest change of the
+    shift-and-added output, (full scale / levels) cells times the mapping scale, times the
+    digital 1/p gain (`rescale`). None of it applies to an ideal ADC: returns 0."""
+    periphery = config.periphery
+    if periphery.adc_bits is None:
+        return 0.0
+    cells = adc_full_scale(periphery, config.tile.rows, config.mapping.adc_gain) / (2 ** (periphery.adc_bits - 1) - 1)
+    gain = 1.0 / nominal_keep_probability(config.pbit) if rescale else 1.0
+    return float(map_weights(jnp.asarray(kernel, jnp.float32), config.mapping).scale) * cells * gain
 
 
 def _scores(x, y, x_range, samples=None, mean=None, std=None) -> dict[str, Any]:
@@ -122,7 +139,8 @@ def run_regression(seed: int = 0, setup: RegressionSetup | None = None, *, confi
         task (`builtin_split`, whose sizes come from `setup`).
       names: (x column names, y name) for the report; None: ("x",), "y".
     Returns a dict with "ann" and "mc" score dicts (nll, crps, coverage_90,
-    per_bin, zero_spread_fraction, band, mean), the data, the setup and the ANN's MC spread.
+    per_bin, zero_spread_fraction, band, mean; the MC model's also narrow_spread_fraction, the
+    share of points whose spread is below one output ADC step, warned about by `mc_predict`), the data, the setup and the ANN's MC spread.
     """
     setup = setup or RegressionSetup()
     config = config or demo_crossbar()
@@ -148,10 +166,14 @@ def run_regression(seed: int = 0, setup: RegressionSetup | None = None, *, confi
     ann_mean = std.y_out(np.asarray(ann_pred.mean))[:, 0]
     ann_scores = _scores(test.x, test.y, std.x_range, mean=ann_mean, std=np.full_like(ann_mean, sigma))
     ann_scores["sigma"] = sigma
+    last = layer_configs(config, train.x.shape[1], setup.hidden)[-1]
+    step = output_step(last, mc_state.params[f"layer_{len(setup.hidden)}"]["kernel"])
     pred = mc_predict(mc.apply, {"params": mc_state.params}, xt, key, setup.mc_samples, keep_samples=True,
-                      chunk=50, sample_index=np.arange(len(xt), dtype=np.uint32))
+                      chunk=50, sample_index=np.arange(len(xt), dtype=np.uint32), resolution=step or None)
     samples = std.y_out(np.asarray(pred.samples))[..., 0]
     mc_scores = _scores(test.x, test.y, std.x_range, samples=samples)
+    # a spread below one output step: the band is the ADC's rounding, not the P-bits' randomness
+    mc_scores["narrow_spread_fraction"] = float(np.mean(np.sqrt(np.asarray(pred.variance)) < step))
     k = train.x.shape[1]
     x_names, y_name = names or (("x",) if k == 1 else tuple(f"x{i + 1}" for i in range(k)), "y")
     return {"ann": ann_scores, "mc": mc_scores, "test": test, "train": train, "setup": setup, "config": config,

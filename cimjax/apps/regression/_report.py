@@ -93,7 +93,8 @@ def _markdown(result: dict[str, Any], json_scores: dict) -> str:
     for name, title in _MODELS:
         s = json_scores[name]
         lines.append(f"| {title} | {s['nll']:.4f} | {s['crps']:.4f} | {s['coverage_90']:.3f} |")
-    lines += ["", f"MC outputs with a spread of exactly zero: {json_scores['mc']['zero_spread_fraction']:.2%}", "",
+    lines += ["", f"MC outputs with a spread of exactly zero: {json_scores['mc']['zero_spread_fraction']:.2%}; "
+              f"below one output ADC step: {json_scores['mc'].get('narrow_spread_fraction', 0.0):.2%}", "",
               f"90% coverage and NLL per tenth of the training range of {_x_label(result)}:", "",
               "| x range | n | ANN coverage | MC coverage | ANN NLL | MC NLL |", "|---|---|---|---|---|---|"]
     for a, m in zip(json_scores["ann"]["per_bin"], json_scores["mc"]["per_bin"]):
