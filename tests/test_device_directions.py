@@ -97,7 +97,8 @@ def _p_sw(direction, voltage, width):
 
 
 def _config(device, **pbit):
-    return CrossbarConfig(mapping=Mapping("analog"), periphery=Periphery.ideal(),
+    # the direction alone: no programming variation (on by default), ideal periphery, no spread
+    return CrossbarConfig(mapping=Mapping("analog"), periphery=Periphery.ideal(), programming_sigma=0.0,
                           pbit=PbitConfig(device=device, spread=False, **pbit))
 
 
@@ -193,3 +194,31 @@ def test_two_direction_preset_round_trips_and_reads(tmp_path):
         cfg = CrossbarConfig(mapping=Mapping("analog"), pbit=PbitConfig(device=str(path), mode=mode, refresh=2))
         y = crossbar_matmul(np.ones((4, 3), np.float32), WEIGHTS, jax.random.key(0), cfg)
         assert np.all(np.isfinite(np.asarray(y)))
+
+
+def test_layer_gain_keeps_the_mean_on_a_two_direction_device(tmp_path):
+    """The column's one gain 1/p cannot undo two keep probabilities; the layers pre-compensate each
+    weight by p / p_direction when programming it, so the mean read is the float product (CLT bound)."""
+    import flax.linen as nn
+    import jax.numpy as jnp
+
+    from cimjax.nn import CrossbarDense, on_crossbar
+
+    path = _calibration(tmp_path / "fit.json")
+    x = np.tile(np.array([[1.0, -0.5, 0.8]], np.float32), (8192, 1))
+    cfg = _config(path, voltage=1.5, width=700e-12)
+    params = {"params": {"kernel": jnp.asarray(WEIGHTS), "bias": jnp.zeros(4)}}
+    want = x[:1] @ WEIGHTS
+    p = np.where(WEIGHTS < 0, _p_sw("ap_to_p", 1.5, 700e-12), _p_sw("p_to_ap", 1.5, 700e-12))
+    pbar = 0.5 * (_p_sw("ap_to_p", 1.5, 700e-12) + _p_sw("p_to_ap", 1.5, 700e-12))
+    # each output's variance: sum_i x_i^2 (w_i pbar / p_i)^2 p_i (1 - p_i) / pbar^2
+    var = (x[:1] ** 2) @ (WEIGHTS**2 * (1 - p) / p)
+    bound = stats.norm.ppf(1 - 0.01 / (2 * 4)) * np.sqrt(var[0] / len(x))
+    layer = CrossbarDense(4, config=cfg, deterministic=False)
+    y = np.asarray(layer.apply(params, x, rngs={"pbit": jax.random.key(5)}))
+    assert np.all(np.abs(y.mean(0) - want[0]) < bound), (y.mean(0), want, bound)
+    mean, _ = layer.apply(params, x[:1], return_moments=True)
+    np.testing.assert_allclose(np.asarray(mean), want, rtol=1e-5, atol=1e-6)
+    converted = on_crossbar(nn.Dense(4), cfg)
+    y = np.asarray(converted.apply(params, x, rngs={"pbit": jax.random.key(6)}))
+    assert np.all(np.abs(y.mean(0) - want[0]) < bound), (y.mean(0), want, bound)

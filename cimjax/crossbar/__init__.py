@@ -32,6 +32,7 @@ from cimjax.crossbar._periphery import adc_full_scale as adc_full_scale
 from cimjax.crossbar._periphery import dac as dac
 from cimjax.crossbar._periphery import quantize as quantize
 from cimjax.crossbar._periphery import read_noise_std as read_noise_std
+from cimjax.crossbar._probability import direction_probabilities as direction_probabilities
 from cimjax.crossbar._probability import keep_probability as keep_probability
 from cimjax.crossbar._probability import nominal_keep_probability as nominal_keep_probability
 from cimjax.crossbar._read import crossbar_matmul as crossbar_matmul
@@ -50,6 +51,7 @@ __all__ = [
     "dac",
     "effective_weights",
     "fit_adc_range",
+    "direction_probabilities",
     "keep_probability",
     "map_weights",
     "MappedWeights",

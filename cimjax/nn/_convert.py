@@ -161,8 +161,10 @@ def matrix_read(path: tuple, rows_x: jax.Array, matrix: jax.Array, key: jax.Arra
         counts[name] = counts.get(name, _engine.OpCounts()) + _engine.counts(config, reads, n, matrix.shape[1])
     ids = read_ids(path, sample_index, lead, reads)
     dtype = jnp.promote_types(jnp.result_type(rows_x, matrix), jnp.float32)
-    y = _engine.read(rows_x.astype(dtype), matrix.astype(dtype), key, config, sample_index=ids)
-    if rescale and config.pbit.mode != "off":
+    stochastic = rescale and config.pbit.mode != "off"
+    matrix = _engine.direction_compensated(matrix.astype(dtype), config) if stochastic else matrix.astype(dtype)
+    y = _engine.read(rows_x.astype(dtype), matrix, key, config, sample_index=ids)
+    if stochastic:
         y = y / _engine.nominal_keep_prob(config)
     return y
 

@@ -13,10 +13,11 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from cimjax.crossbar import CrossbarConfig, crossbar_matmul, crossbar_moments, nominal_keep_probability
+from cimjax.crossbar import (CrossbarConfig, crossbar_matmul, crossbar_moments, direction_probabilities,
+                             nominal_keep_probability)
 from cimjax.crossbar import OpCounts, count_read
 
-__all__ = ["resolve_config", "with_pbit", "fixed_pbits", "nominal_keep_prob", "read", "read_moments", "counts",
+__all__ = ["resolve_config", "with_pbit", "fixed_pbits", "nominal_keep_prob", "direction_compensated", "read", "read_moments", "counts",
            "counter_space", "CrossbarConfig", "OpCounts"]
 
 
@@ -51,6 +52,35 @@ def nominal_keep_prob(config: CrossbarConfig) -> float:
     """
     with jax.ensure_compile_time_eval():
         return nominal_keep_probability(config.pbit)
+
+
+@functools.lru_cache(maxsize=256)
+def _direction_gains(config: CrossbarConfig) -> tuple[float, float] | None:
+    """(p / p_P->AP, p / p_AP->P) with p the nominal keep probability, or None when they are one."""
+    pbit = config.pbit
+    if pbit.mode == "off" or pbit.keep_prob is not None:
+        return None
+    with jax.ensure_compile_time_eval():
+        p_to_ap, ap_to_p = direction_probabilities(pbit)
+    if p_to_ap == ap_to_p:
+        return None
+    p = 0.5 * (p_to_ap + ap_to_p)
+    return p / p_to_ap, p / ap_to_p
+
+
+def direction_compensated(weights: jax.Array, config: CrossbarConfig) -> jax.Array:
+    """Weights (N, M) to program so that the digital gain 1/p makes the mean read the float product.
+
+    On a device whose two switching directions differ, a cell storing w >= 0 keeps with
+    p_P->AP and one storing w < 0 with p_AP->P (`cimjax.crossbar.keep_probability`), while
+    the column's gain 1/p is one number. The sign of every weight is known when it is
+    programmed, so each is scaled there by p / p_direction (digital pre-compensation).
+    Unchanged on a one-direction device, with a forced keep probability or P-bits off.
+    """
+    gains = _direction_gains(config)
+    if gains is None:
+        return weights
+    return weights * jnp.where(weights >= 0, gains[0], gains[1]).astype(weights.dtype)
 
 
 def read(x: jax.Array, weights: jax.Array, key: jax.Array, config: CrossbarConfig, *,

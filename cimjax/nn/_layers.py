@@ -154,6 +154,8 @@ class CrossbarDense(nn.Module):
         if det:
             y = _engine.read(x, kernel, key, fixed_config, sample_index=sample_index)
         else:
+            if self.rescale:
+                kernel = _engine.direction_compensated(kernel, config)
             y = _engine.read(x, kernel, key, config, sample_index=sample_index)
             if self.rescale:
                 y = y / _engine.nominal_keep_prob(config)
@@ -176,6 +178,8 @@ class CrossbarDense(nn.Module):
         if det:
             fixed = _engine.read(x, kernel, key, fixed_config, sample_index=sample_index)
             return fixed + bias[None, :], jnp.zeros_like(fixed)
+        if self.rescale:
+            kernel = _engine.direction_compensated(kernel, config)
         mean, var = _engine.read_moments(x, kernel, config)
         gain = 1.0 / _engine.nominal_keep_prob(config) if self.rescale else 1.0
         return gain * mean + bias[None, :], (gain * gain) * var
