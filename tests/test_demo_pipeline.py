@@ -11,7 +11,7 @@ from cimjax.apps.diffusion import DemoConfig
 from cimjax.apps.diffusion import generate, prepare_models
 from cimjax.apps.diffusion import run_sample
 
-TINY = dict(vae_steps=100, clf_steps=100, score_steps=100, insitu_steps=100, n_eval=100, n_steps=10,
+TINY = dict(vae_steps=100, clf_steps=100, score_steps=100, insitu_steps=100, native_steps=100, n_eval=100, n_steps=10,
             vae_hidden=64, score_hidden=64, score_depth=2)
 
 
@@ -25,7 +25,8 @@ def test_a_run_says_whether_each_model_was_trained_or_loaded(tiny, tmp_path, cap
     _, cache = tiny
     prepare_models(DemoConfig.quick(**TINY), cache, progress=True)
     err = capsys.readouterr().err
-    for name in ("VAE", "classifier", "score net", "in-situ noise rows"):
+    for name in ("VAE", "classifier", "score net", "in-situ noise rows", "in-situ noise rows (rows only)",
+                 "native in-situ net"):
         assert f"loaded cached {name} from {cache}" in err
     prepare_models(DemoConfig.quick(**{**TINY, "clf_steps": 50}), cache, progress=True)
     assert "training classifier (50 steps)" in capsys.readouterr().err
@@ -33,7 +34,7 @@ def test_a_run_says_whether_each_model_was_trained_or_loaded(tiny, tmp_path, cap
 
 def test_second_run_loads_checkpoints(tiny):
     models, cache = tiny
-    assert set(models.trained) == {"vae", "classifier", "score", "insitu"}
+    assert set(models.trained) == {"vae", "classifier", "score", "insitu", "rows_only", "native"}
     again = prepare_models(DemoConfig.quick(**TINY), cache, progress=False)
     assert again.trained == ()
     z1 = generate(models, "in_situ", 5, seed=1, progress=False)
