@@ -83,3 +83,44 @@ def test_cost_table_rows_every_sampler_on_every_design_that_can_run_it():
         assert r["energy_per_image_J"] > 0 and r["delay_per_image_s"] > 0
         assert r["native"] == ((r["sampler"] == "in_situ") == (r["scheme"] == "in_situ"))
         assert r["random_bits"] == (10 * 3 * 64 if r["sampler"] == "ex_situ" else 10 * 40 * 3)
+
+
+def test_native_write_voltage_outside_the_device_window_is_refused_before_training():
+    from cimjax.errors import ConfigError
+    from cimjax.sde import NativeInSituNet, write_voltage_range
+
+    lo, hi = write_voltage_range()
+    _, net, _, _, _ = _nets()
+    with pytest.raises(ConfigError, match=r"voltages\[1\]=3.0 V is outside the device's write window"):
+        NativeInSituNet(net, VPSDE(), (1.0, 3.0))
+    # the window is where the nominal P_sw (logistic in V, Fig. 12) runs from 1% to 99%
+    from cimjax.device import default_preset
+
+    preset = default_preset()
+    p = np.asarray(preset.pbit.switching_probability(np.array([lo, hi]), preset.calibrated_width))
+    np.testing.assert_allclose(p, [0.01, 0.99], atol=1e-4)
+
+
+def test_native_moments_split_the_variance_into_pbits_and_periphery():
+    # Hardware(): bit-sliced pairs with read noise; the weight cells' P-bit variance is the whole
+    # read's less the read noise and ADC rounding, so their share is in (0, 1].
+    from cimjax.sde import Hardware, NativeInSituNet, init_native_params
+
+    net = CrossbarEpsNet(3, 32, 2, t_dim=8, hardware=Hardware())
+    sp = net.init(jax.random.key(0), jnp.zeros((1, 3)), jnp.zeros((1,)))
+    nat = NativeInSituNet(net, VPSDE(), (1.0,))
+    params = init_native_params(sp, 8)
+    x = jax.random.normal(jax.random.key(1), (4, 3))
+    mean, var, pbit_var = nat.moments(params, x, jnp.float32(0.5), None, jnp.arange(4, dtype=jnp.uint32))
+    assert np.all(pbit_var > 0) and np.all(pbit_var < var)
+
+
+def test_hardware_defaults_are_the_device_presets():
+    from cimjax.device import default_preset
+    from cimjax.sde import Hardware
+
+    db = default_preset().data_bit
+    hw = Hardware()
+    np.testing.assert_allclose([hw.programming_sigma, hw.read_noise], [float(db.sigma_device), float(db.sigma_read)],
+                               rtol=1e-6)
+    assert hw.pbit_spread and hw.scheme == "bitslice" and not hw.is_ideal and Hardware.ideal().is_ideal

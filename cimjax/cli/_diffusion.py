@@ -14,6 +14,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="reduced training and evaluation (tests, smoke runs)")
     p.add_argument("--cache", default=None, help="checkpoint folder (default $CIMJAX_CACHE or ~/.cache/cimjax/demo)")
     p.add_argument("--mnist", default=None, help="local MNIST .npz or folder of IDX files instead of the digits")
+    p.add_argument("--ideal", action="store_true",
+                   help="the float reference crossbar: analog weights, no programming variation, read noise or "
+                        "P_sw spread (cannot be combined with the flags below)")
+    p.add_argument("--mapping", choices=("bitslice", "binary", "analog"), default=None,
+                   help="weights as pairs: bit-sliced 3-state pairs (default), one binary pair, or analog")
+    p.add_argument("--programming-sigma", type=float, default=None,
+                   help="programming variation of a pair (default 0.04, Fig. 8)")
+    p.add_argument("--read-noise", type=float, default=None, help="per-read cell noise (default 0.01, Fig. 15)")
+    p.add_argument("--pbit-spread", choices=("on", "off"), default=None,
+                   help="device-to-device P_sw spread (default on, Fig. 13)")
 
 
 def register(subparsers) -> None:
@@ -22,9 +32,10 @@ def register(subparsers) -> None:
     s.add_argument("--batch", type=int, default=1000, help="images per shard (and per device batch)")
     s.add_argument("--out", required=True,
                    help="results folder; rerunning the same command resumes an interrupted run")
-    s.add_argument("--sampler", choices=("ex_situ", "in_situ"), default="ex_situ",
-                   help="ex_situ: P-bits fixed plus explicit noise; in_situ: the noise is the P-bits' own "
-                        "(default: %(default)s)")
+    s.add_argument("--sampler", choices=("ex_situ", "in_situ", "in_situ_noise_rows", "in_situ_rows_only"),
+                   default="ex_situ",
+                   help="ex_situ: P-bits fixed plus explicit noise; in_situ: the noise is the weight cells' own "
+                        "P-bits; in_situ_noise_rows / in_situ_rows_only: added noise rows (default: %(default)s)")
     s.add_argument("--seed", type=int, default=0, help="seed of the samples; sample i depends only on (seed, i)")
     s.add_argument("--steps", type=int, default=None, help="reverse steps (default: the configuration's)")
     s.add_argument("--force", action="store_true",
@@ -42,10 +53,23 @@ def register(subparsers) -> None:
     d.set_defaults(func=_demo, resumable=True)  # trained models are cached: a rerun picks them up
 
 
+_HARDWARE_FLAGS = (("mapping", "--mapping"), ("programming_sigma", "--programming-sigma"),
+                   ("read_noise", "--read-noise"), ("pbit_spread", "--pbit-spread"))
+
+
 def _config(args):
+    """The DemoConfig of the flags; --ideal with an explicit non-ideality is refused before any training."""
     from cimjax.apps.diffusion import DemoConfig
+    from cimjax.errors import ConfigError
 
     extra = {"dataset": "mnist", "mnist_path": args.mnist} if args.mnist else {}
+    given = {field: getattr(args, field) for field, _ in _HARDWARE_FLAGS if getattr(args, field) is not None}
+    if args.ideal and given:
+        flags = ", ".join(flag for field, flag in _HARDWARE_FLAGS if field in given)
+        raise ConfigError(f"--ideal is the float reference crossbar; it cannot be combined with {flags}")
+    if "pbit_spread" in given:
+        given["pbit_spread"] = given["pbit_spread"] == "on"
+    extra.update(given, ideal=args.ideal)
     return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)
 
 
@@ -95,15 +119,16 @@ def _sample(args) -> int:
 
 def _demo(args) -> int:
     _check_inputs(args, args.force)  # the overwrite rule, before any training
+    config = _config(args)  # --ideal conflicts and bad non-idealities, before any training
     from cimjax.apps.diffusion import prepare_out_dir, run_demo
     from cimjax.cli._checks import removed_if_interrupted
 
     with removed_if_interrupted(args.out):
         prepare_out_dir(args.out, args.force)
-        payload = run_demo(_config(args), args.out, force=True, cache_dir=args.cache)
+        payload = run_demo(config, args.out, force=True, cache_dir=args.cache)
     q = payload["quality"]
-    for name in ("real", "ex_situ", "in_situ", "prior"):
-        print(f"{name:12s} Frechet {q[name]['frechet']:8.4g}  MMD^2 {q[name]['mmd2']:.3e}  "
+    for name in ("real", "ex_situ", "in_situ", "in_situ_noise_rows", "in_situ_rows_only", "prior"):
+        print(f"{name:18s} Frechet {q[name]['frechet']:8.4g}  MMD^2 {q[name]['mmd2']:.3e}  "
               f"classes {q[name]['classes_present']}  max class {q[name]['max_class_fraction']:.3f}")
     print(f"results in {args.out}/ (metrics.md, metrics.json, PNGs); {payload['timings_s']['total']:.0f} s")
     return 0

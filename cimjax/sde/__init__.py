@@ -5,10 +5,16 @@ Also the crossbar networks whose read is the SDE step, and their training.
 
 from cimjax.sde._crossbar_nets import CrossbarEpsNet as CrossbarEpsNet
 from cimjax.sde._crossbar_nets import EpsScore as EpsScore
+from cimjax.sde._crossbar_nets import Hardware as Hardware
 from cimjax.sde._crossbar_nets import InSituCrossbarNet as InSituCrossbarNet
 from cimjax.sde._crossbar_nets import crossbar_layer_shapes as crossbar_layer_shapes
 from cimjax.sde._crossbar_nets import init_noise_params as init_noise_params
 from cimjax.sde._crossbar_nets import periphery_config as periphery_config
+from cimjax.sde._crossbar_nets import VARIANTS as VARIANTS
+from cimjax.sde._native import NativeInSituNet as NativeInSituNet
+from cimjax.sde._native import init_native_params as init_native_params
+from cimjax.sde._native import train_native as train_native
+from cimjax.sde._native import write_voltage_range as write_voltage_range
 from cimjax.sde._insitu_training import repeat_passes as repeat_passes
 from cimjax.sde._insitu_training import train_insitu as train_insitu
 from cimjax.sde._insitu_training import transition_targets as transition_targets
@@ -58,6 +64,12 @@ __all__ = [
     "dsm_loss",
     "CrossbarEpsNet",
     "EpsScore",
+    "Hardware",
+    "VARIANTS",
+    "NativeInSituNet",
+    "init_native_params",
+    "train_native",
+    "write_voltage_range",
     "InSituCrossbarNet",
     "crossbar_layer_shapes",
     "init_noise_params",

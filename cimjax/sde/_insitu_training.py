@@ -8,6 +8,7 @@ P-bits reproduces the transition's Gaussian noise (Fig. 21, in-situ).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -64,6 +65,10 @@ def train_insitu(net: InSituCrossbarNet, teacher: ExSituStep, teacher_params: An
     """
     if passes < 2:
         raise ConfigError(f"{passes=} must be >= 2 (energy score)")
+    # trained without the reads' per-read noise (1% of a cell, Fig. 15; present when sampling): its
+    # normal draws can be infinite (uniform rounded to 1), and a clipped infinite read has a NaN gradient
+    hardware = dataclasses.replace(net.score_net.hardware, read_noise=0.0)
+    net = dataclasses.replace(net, score_net=net.score_net.clone(hardware=hardware))
     sde = teacher.sde
     grid = sde.time_grid(n_steps)
     noise0 = init_noise_params(key, net.noise_rows, net.score_net.dim, net.score_net.t_dim)

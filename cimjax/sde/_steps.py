@@ -44,9 +44,13 @@ class StepRandomness(NamedTuple):
 
 
 class ScoreFn(Protocol):
-    """Deterministic score network: (params, x [B, D], t [], sample_index [B]) -> score [B, D]."""
+    """Deterministic score network: (params, x [B, D], t [], sample_index [B], read_key) -> score [B, D].
 
-    def __call__(self, params: Any, x: jax.Array, t: jax.Array, sample_index: jax.Array) -> jax.Array: ...
+    `read_key` (None: a fixed one) draws the reads' periphery noise; the P-bits stay fixed.
+    """
+
+    def __call__(self, params: Any, x: jax.Array, t: jax.Array, sample_index: jax.Array,
+                 read_key: jax.Array | None = None) -> jax.Array: ...
 
 
 class StochasticNetFn(Protocol):
@@ -81,14 +85,14 @@ class ExSituStep:
     score_fn: ScoreFn
     noise: NoiseSource = StandardNormal()
 
-    def mean_and_std(self, params, x, t, dt, sample_index):
-        """Moments of the Gaussian transition: (mean [B, D], std []), both exact."""
-        score = self.score_fn(params, x, t, sample_index)
+    def mean_and_std(self, params, x, t, dt, sample_index, read_key=None):
+        """Moments of the Gaussian transition: (mean [B, D], std []), exact given the reads' periphery noise."""
+        score = self.score_fn(params, x, t, sample_index, read_key)
         mean = x + reverse_drift(self.sde, x, t, score) * dt
         return mean, read_gain(self.sde, t, dt)
 
     def __call__(self, params, x, t, dt, rand: StepRandomness):
-        mean, std = self.mean_and_std(params, x, t, dt, rand.sample_index)
+        mean, std = self.mean_and_std(params, x, t, dt, rand.sample_index, rand.read_key)
         z = jax.vmap(lambda k: self.noise.sample(k, x.shape[1:]))(rand.sample_keys)
         return mean + std * z
 

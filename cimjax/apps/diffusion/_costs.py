@@ -48,20 +48,25 @@ def image_counts(scheme: str, reads, *, n_steps: int, latent_dim: int, bits_per_
 
 
 def cost_table(ex_reads, in_reads, *, n_steps: int, latent_dim: int, bits_per_gaussian: int) -> dict[str, Any]:
-    """{'rows': [...], ...}: energy (J) and delay (s) per image for every design."""
+    """{'rows': [...], ...}: energy (J) and delay (s) per image of every sampler on every design.
+
+    `in_reads`: the reads of each in-situ sampler, {name: [(rows, cols, CrossbarConfig)]}
+    (one list: {'in_situ': it}).
+    """
     preset = default_energy_preset()
+    in_reads = in_reads if isinstance(in_reads, dict) else {"in_situ": in_reads}
     counts = {"ex_situ": image_counts("ex_situ", ex_reads, n_steps=n_steps, latent_dim=latent_dim,
-                                      bits_per_gaussian=bits_per_gaussian),
-              "in_situ": image_counts("in_situ", in_reads, n_steps=n_steps, latent_dim=latent_dim)}
+                                      bits_per_gaussian=bits_per_gaussian)}
+    counts.update({k: image_counts("in_situ", r, n_steps=n_steps, latent_dim=latent_dim) for k, r in in_reads.items()})
     rows = []
-    for sampler in ("ex_situ", "in_situ"):
+    for sampler in counts:
         for name, design in preset.designs.items():
             if sampler == "ex_situ" and design.scheme == "in_situ":
                 continue
             n = for_scheme(counts[sampler], design.scheme)
             c = cost(n, design)
             rows.append({"design": name, "label": design.label, "scheme": design.scheme, "sampler": sampler,
-                         "native": (sampler == "in_situ") == (design.scheme == "in_situ"),
+                         "native": (sampler != "ex_situ") == (design.scheme == "in_situ"),
                          "energy_per_image_J": c.energy_J, "delay_per_image_s": c.latency_s,
                          "added_area_um2": c.area_um2, "pbit_writes": n.pbit_writes,
                          "pbit_resets": n.pbit_resets, "random_bits": n.random_bits_generated,

@@ -20,9 +20,14 @@ from cimjax.apps.diffusion._nets import VAE, Classifier
 from cimjax.apps.diffusion._training import latent_stats, train_classifier, train_score, train_vae
 from cimjax.nn import TrainConfig
 from cimjax.sde import (VESDE, VPSDE, AbstractSDE, CrossbarEpsNet, EpsScore, ExSituStep, InSituCrossbarNet, InSituStep,
-                        SubVPSDE, prior_keys, sample_reverse, train_insitu)
+                        NativeInSituNet, SubVPSDE, prior_keys, sample_reverse, train_insitu, train_native)
 
-__all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate", "sampler_step"]
+__all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate", "sampler_step", "SAMPLERS",
+           "IN_SITU"]
+
+# the in-situ samplers: the native net (its weight cells' P-bits), and the two noise-row variants
+IN_SITU = ("in_situ", "in_situ_noise_rows", "in_situ_rows_only")
+SAMPLERS = ("ex_situ", *IN_SITU)
 
 
 def default_cache_dir() -> Path:
@@ -49,8 +54,7 @@ class Models:
     clf_params: Any
     ex_situ: ExSituStep
     score_params: Any
-    in_situ: InSituStep
-    insitu_params: Any
+    in_situ: dict[str, tuple[InSituStep, Any]]  # IN_SITU name -> (step, params)
     trained: tuple[str, ...]  # stages trained in this call (the rest were loaded)
 
     def decode(self, z: np.ndarray) -> np.ndarray:
@@ -65,19 +69,21 @@ class Models:
         return np.asarray(self.classifier.apply(self.clf_params, jnp.asarray(x))).argmax(-1)
 
     def step(self, sampler: str):
-        return {"ex_situ": (self.ex_situ, self.score_params), "in_situ": (self.in_situ, self.insitu_params)}[sampler]
+        return (self.ex_situ, self.score_params) if sampler == "ex_situ" else self.in_situ[sampler]
 
 
 # Adam's learning rate and the batch size of each stage, in training order
 # (assumption: the rates and batches the demo was tuned with)
-_TRAINING = {"vae": (2e-3, 128), "classifier": (1e-3, 128), "score": (2e-3, 256), "insitu": (1e-3, 128)}
+_TRAINING = {"vae": (2e-3, 128), "classifier": (1e-3, 128), "score": (2e-3, 256), "insitu": (1e-3, 128),
+             "rows_only": (1e-3, 128), "native": (1e-3, 256)}
 # assumption: the cosine decay ends at 5% of the rate (measured: the demo's Frechet distances
 # are about 0.1 lower than with nn's default tenth, 7 of 9 paired runs)
 _DECAY_FLOOR = 0.05
 _CHUNK_STEPS = 100  # divides every default and quick step count: one compilation per stage
 
 
-_NAMES = {"vae": "VAE", "classifier": "classifier", "score": "score net", "insitu": "in-situ noise rows"}
+_NAMES = {"vae": "VAE", "classifier": "classifier", "score": "score net", "insitu": "in-situ noise rows",
+          "rows_only": "in-situ noise rows (rows only)", "native": "native in-situ net"}
 
 
 def _stage(cache: Path, stage: str, cfg: DemoConfig, num_steps: int, train_fn: Callable, trained: list[str],
@@ -127,26 +133,33 @@ def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, 
                        train_fn=functools.partial(train_classifier, clf, data.x_train, data.y_train))
 
     score_net = CrossbarEpsNet(cfg.latent_dim, cfg.score_hidden, cfg.score_depth, dac_bits=cfg.dac_bits,
-                               adc_bits=cfg.adc_bits, dac_range=cfg.dac_range)
+                               adc_bits=cfg.adc_bits, dac_range=cfg.dac_range, hardware=cfg.hardware)
+    native_net = NativeInSituNet(score_net, sde, cfg.native_voltages)  # the voltages checked before any training
     score_params = stage("score", num_steps=cfg.score_steps,
                          train_fn=functools.partial(train_score, score_net, sde, latents))
     ex_situ = ExSituStep(sde, EpsScore(score_net, sde))
 
-    # the in-situ net reads the score net's weights unchanged; only its noise rows are stored
-    in_net = InSituCrossbarNet(score_net, sde, cfg.noise_rows, cfg.keep_prob)
-    noise_params = stage("insitu", num_steps=cfg.insitu_steps, train_fn=functools.partial(
-        train_insitu, in_net, ex_situ, score_params, latents, n_steps=cfg.n_steps, passes=cfg.insitu_passes))
-    in_situ = InSituStep(sde, in_net)
-    insitu_params = {"score": score_params, "noise": noise_params}
+    in_situ = {}
+    # the noise-row nets read the score net's weights unchanged; only their noise rows are stored
+    for name, stage_name, variant in (("in_situ_noise_rows", "insitu", "noise_rows"),
+                                      ("in_situ_rows_only", "rows_only", "rows_only")):
+        in_net = InSituCrossbarNet(score_net, sde, cfg.noise_rows, cfg.keep_prob, variant=variant)
+        noise_params = stage(stage_name, num_steps=cfg.insitu_steps, train_fn=functools.partial(
+            train_insitu, in_net, ex_situ, score_params, latents, n_steps=cfg.n_steps, passes=cfg.insitu_passes))
+        in_situ[name] = (InSituStep(sde, in_net), {"score": score_params, "noise": noise_params})
+    native_params = stage("native", num_steps=cfg.native_steps, train_fn=functools.partial(
+        train_native, native_net, ex_situ, score_params, latents, n_steps=cfg.n_steps,
+        mean_weight=cfg.native_mean_weight))
+    in_situ = {"in_situ": (InSituStep(sde, native_net), native_params), **in_situ}
     return Models(cfg, data, sde, vae, vae_params, mean, std, clf, clf_params, ex_situ, score_params,
-                  in_situ, insitu_params, tuple(trained))
+                  in_situ, tuple(trained))
 
 
 def sampler_step(models: Models, sampler: str, n_steps: int):
-    """(ReverseStep, params) of 'ex_situ' or 'in_situ', after checking it can run `n_steps` steps."""
-    if sampler not in ("ex_situ", "in_situ"):
-        raise ConfigError(f"{sampler=} must be 'ex_situ', 'in_situ' or 'prior'")
-    if sampler == "in_situ" and n_steps != models.cfg.n_steps:
+    """(ReverseStep, params) of a sampler of SAMPLERS, after checking it can run `n_steps` steps."""
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"{sampler=} must be one of {SAMPLERS} or 'prior'")
+    if sampler in IN_SITU and n_steps != models.cfg.n_steps:
         raise ConfigError(f"{n_steps=}: the in-situ network was trained for n_steps={models.cfg.n_steps} "
                          "(its pass gives the whole step's differential); retrain with that step count")
     models.sde.time_grid(n_steps)  # n_steps >= 1, checked before any compute
@@ -155,7 +168,7 @@ def sampler_step(models: Models, sampler: str, n_steps: int):
 
 def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0, batch: int = 1000,
              n_steps: int | None = None, progress: bool = True) -> np.ndarray:
-    """Latents [n, L] from 'ex_situ', 'in_situ' or 'prior' (x_T itself: the decoded-noise ceiling)."""
+    """Latents [n, L] from a sampler of SAMPLERS or 'prior' (x_T itself: the decoded-noise ceiling)."""
     from tqdm.auto import tqdm
 
     n_steps = models.cfg.n_steps if n_steps is None else n_steps

@@ -159,7 +159,7 @@ def pareto_figure(quality: dict, cost_rows: list[dict], title: str):
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2, sharey=True)
     designs = list(dict.fromkeys(r["design"] for r in cost_rows))
-    markers = {"ex_situ": "s", "in_situ": "o"}
+    markers = {"ex_situ": "s", "in_situ": "o", "in_situ_noise_rows": "^", "in_situ_rows_only": "v"}
     for ax, key, scale, label in ((axes[0], "energy_per_image_J", 1e9, "energy per image (nJ)"),
                                   (axes[1], "delay_per_image_s", 1e6, "delay per image (us)")):
         for r in cost_rows:

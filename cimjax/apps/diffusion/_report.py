@@ -10,14 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from cimjax.crossbar import nominal_keep_probability
 from cimjax.errors import ConfigError
 from cimjax._io import write_json_atomic, write_text_atomic
 import cimjax.apps.diffusion._metrics as M
 from cimjax.apps.diffusion._config import DemoConfig
 from cimjax.apps.diffusion._costs import cost_table
 from cimjax.sde import crossbar_layer_shapes
-from cimjax.apps.diffusion._pipeline import Models, generate, prepare_models
+from cimjax.apps.diffusion._pipeline import IN_SITU, SAMPLERS, Models, generate, prepare_models
 from cimjax.apps.diffusion._plots import save_embedding, save_grid, save_pareto
 from cimjax.apps.diffusion._transitions import transition_errors
 
@@ -71,7 +70,7 @@ def real_floor(x_train: np.ndarray, x_test: np.ndarray, n: int, seed: int) -> tu
 
 
 def evaluate(models: Models, n: int, seed: int, progress: bool = True) -> tuple[dict, dict]:
-    """Quality of real images, ex-situ, in-situ and decoded prior noise at n each; returns (rows, images).
+    """Quality of real images, every sampler and decoded prior noise at n each; returns (rows, images).
 
     Samplers are scored against the training images; the real floor (`real_floor`) against
     the rest of train + test. Every row carries bootstrap 95% intervals (seeded by `seed`).
@@ -82,7 +81,7 @@ def evaluate(models: Models, n: int, seed: int, progress: bool = True) -> tuple[
     bandwidth = M.median_bandwidth(data.x_test, ref)  # one bandwidth for every row, from real data
     real, real_ref = real_floor(data.x_train, data.x_test, n, seed)
     images = {"real": real}
-    for name in ("ex_situ", "in_situ", "prior"):
+    for name in (*SAMPLERS, "prior"):
         images[name] = models.decode(generate(models, name, n, seed=seed, progress=progress))
     rows = {name: quality_row(models, x, ref, ref_features, bandwidth, seed=seed)
             for name, x in images.items() if name != "real"}
@@ -91,32 +90,33 @@ def evaluate(models: Models, n: int, seed: int, progress: bool = True) -> tuple[
     return rows, images
 
 
-def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding: str, trans: dict,
-              noise: str, bits: int, keep: float) -> str:
+def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding: str, trans: dict, hardware: dict,
+              noise: str, bits: int) -> str:
     names = [k for k in rows if not k.startswith("_")]
     lines = ["# cimjax demo: latent diffusion with ex-situ and in-situ P-bits", "",
              f"Data: {cfg.dataset}; VAE latent dim {cfg.latent_dim}; {cfg.sde.upper()} SDE, "
              f"{cfg.n_steps} reverse Euler-Maruyama steps.", "",
+             "## Hardware", "",
+             f"Every network read is one `crossbar_matmul` of the same crossbar: weights as "
+             f"{hardware['mapping']}, programming variation sigma {hardware['programming_sigma']} (Fig. 8), read "
+             f"noise {hardware['read_noise']} (Fig. 15), P_sw spread {'on' if hardware['pbit_spread'] else 'off'} "
+             f"(Fig. 13){' (the float reference, --ideal)' if hardware['ideal'] else ''}; "
+             f"{cfg.dac_bits}-bit input DAC over +-{cfg.dac_range}, {cfg.adc_bits}-bit ADC per 256-row tile column. "
+             f"The score net [x, t-embedding] -> {cfg.score_depth} x {cfg.score_hidden} (swish) -> {cfg.latent_dim} "
+             "is trained on it with denoising score matching (straight-through quantisers).", "",
              "## What each sampler does", "",
-             f"Both samplers read the same network weights on the same emulated crossbar (cimjax.crossbar): "
-             f"a noise-prediction MLP [x, t-embedding] -> {cfg.score_depth} x {cfg.score_hidden} (swish) -> "
-             f"{cfg.latent_dim}, every layer one `crossbar_matmul` read: analog differential pairs "
-             f"(w / max|w|), {cfg.dac_bits}-bit input DAC over +-{cfg.dac_range}, {cfg.adc_bits}-bit ADC per "
-             "256-row tile column, digital bias and activation. It is trained with denoising score "
-             "matching through that periphery (straight-through quantisers).", "",
-             "- **ex_situ**: every read with P-bits held fixed (mode 'off'); the reverse drift "
-             "f - g^2 s is computed from the score s = -z_hat / sigma(t); the diffusion term g sqrt|dt| z is "
-             f"injected from outside the array, z from {noise} ({bits} random bits per Gaussian, counted as "
-             "generated off-array and transferred).",
-             f"- **in_situ**: the same hidden-layer reads (P-bits fixed), and the output layer read ONCE in "
-             f"exact mode (fused counter-hash P-bit kernel) at keep probability {keep} "
-             f"({'the calibrated 1.5 V / 700 ps pulse, Fig. 12' if cfg.keep_prob is None else 'set'}), "
-             f"with {2 * cfg.noise_rows} extra rows in that read: {cfg.noise_rows} rows driven at a learned "
-             "DAC level r(t) holding cells +A and as many holding -A (zero mean, P-bit variance). "
-             "x' = x + f dt + (g^2 dt / sigma) * read: one stochastic pass is the whole SDE "
-             "differential; no noise is drawn outside the array. Only r(t) and A are trained "
-             "(energy score against the ex-situ transition); the score weights are copied unchanged. "
-             "P-bit keys: one read key per (seed, step), global sample ids in the P-bit hash.", "",
+             f"- **ex_situ**: every read with P-bits held fixed; the diffusion term g sqrt|dt| z is injected from "
+             f"outside the array, z from {noise} ({bits} random bits per Gaussian, generated off-array and "
+             "transferred).",
+             "- **in_situ** (native): the score net's own output layer read in exact mode, its weight cells' "
+             f"P-bits written at {hardware['native_voltages_V']} V over equal segments of the reverse grid (keep "
+             f"probability {[round(p, 3) for p in hardware['native_keep_probs']]}, Fig. 12), a digital gain G(t) "
+             "after the ADC; every weight fine-tuned from the ex-situ net so that one pass's closed-form mean "
+             "and variance match the ex-situ transition (cimjax.sde.NativeInSituNet). No added rows.",
+             f"- **in_situ_noise_rows**: the ex-situ weights unchanged plus {2 * cfg.noise_rows} added noise rows "
+             "(+A / -A at a learned level r(t)); every P-bit of the read written.",
+             "- **in_situ_rows_only**: the same, but only the noise rows' P-bits are written; the weight cells "
+             "read deterministically.", "",
              "## Quality (against the training images; lower is better)", "",
              f"MMD^2: RBF kernel, median-heuristic bandwidth h = {rows['_bandwidth']:.4g} (test vs train pixels). "
              "Frechet distance in the digit classifier's penultimate features. 'prior' decodes x_T itself "
@@ -133,20 +133,24 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
                      f"{r['mmd2']:.3e} [{m_ci[0]:.2e}, {m_ci[1]:.2e}] | "
                      f"{r['sliced_w2']:.4g} [{s_ci[0]:.4g}, {s_ci[1]:.4g}] | "
                      f"{r['nn_distance']:.4g} | {r['classes_present']} | {r['max_class_fraction']:.3f} |")
-    lines += ["", "## In-situ transition against ex-situ, per step", "",
-              f"Relative error averaged over {len(trans['steps'])} steps: mean {trans['mean_rel_err_avg']:.3f}, "
-              f"std {trans['std_rel_err_avg']:.3f} (cimjax.apps.diffusion.transition_errors)."]
+    lines += ["", "## In-situ transitions against ex-situ, per step", "",
+              "Relative errors of the transition's mean and std, and the share of the output read's variance "
+              "that the weight cells' own P-bits supply (closed form; the rest: added noise rows, read noise, "
+              "ADC rounding), averaged over steps (cimjax.apps.diffusion.transition_errors; spread on as "
+              "configured).", "", "| sampler | mean error | std error | weight-cell P-bit share |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['mean_rel_err_avg']:.3f} | {v['std_rel_err_avg']:.3f} | {v['pbit_variance_share_avg']:.3f} |"
+              for k, v in trans.items()]
     lines += ["", "## Energy and delay per image", ""]
     lines += [f"From cimjax.energy (preset {costs['preset']}) priced on op counts from "
               f"cimjax.crossbar.count_read of the networks' own crossbar configurations ({costs['tile']} "
               "tiles): ex-situ = every layer read with P-bits off + the injected Gaussians' random bits "
               "(generated and transferred); in-situ = hidden reads with P-bits off + one P-bit write per "
-              "cell of the output read (weights and noise rows), no transfer. Each read is priced with its "
-              "own tile: its column lines' cells for the line charging, one write pulse per used row of a "
-              "tile (as many P-bits per pulse as the read has columns there), a reset before each write "
-              "where P_sw != 0.5. Ex-situ generation overlaps compute where the design allows (overlap). "
-              "The in-situ sampler on an ex-situ design: the same P-bits generated off-array and "
-              "transferred. pareto.png: Frechet distance against energy and delay per image.", "",
+              "written cell of the output read, no transfer (native: the weights' cells; noise_rows: weights "
+              "and noise rows; rows_only: the noise rows only). Each read is priced with its own tile, a reset "
+              "before each write where P_sw != 0.5; write energy at the preset's 1.5 V pulse. Ex-situ "
+              "generation overlaps compute where the design allows (overlap). An in-situ sampler on an ex-situ "
+              "design: the same P-bits generated off-array and transferred. pareto.png: Frechet distance "
+              "against energy and delay per image.", "",
               "| design | sampler | energy / image (nJ) | delay / image (us) | added area (um^2) | P-bit writes "
               "| resets | random bits | bits transferred | overlap |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -155,11 +159,10 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
                      f"{r['energy_per_image_J'] * 1e9:.4g} | {r['delay_per_image_s'] * 1e6:.4g} | "
                      f"{r['added_area_um2']} | {r['pbit_writes']} | {r['pbit_resets']} | {r['random_bits']} | "
                      f"{r['random_bits_transferred']} | {r['overlap']} |")
-    lines += ["", "## Pictures", "", "grid_real.png, grid_ex_situ.png, grid_in_situ.png, grid_prior.png: the "
-              "first 100 images of each set. embedding.png: a 2-D "
-              f"{embedding} fitted on the training images; contours enclose 50% and 90% of them (Gaussian KDE), and "
-              "each set's images are coloured by their pixel distance to the nearest training image, one scale "
-              "for all panels.", "", "## Timings (s)", ""]
+    lines += ["", "## Pictures", "", f"grid_<set>.png for {', '.join(names)}: the first 100 images of each set. "
+              f"embedding.png: a 2-D {embedding} fitted on the training images; contours enclose 50% and 90% of "
+              "them (Gaussian KDE), and each set's images are coloured by their pixel distance to the nearest "
+              "training image, one scale for all panels.", "", "## Timings (s)", ""]
     lines += [f"- {k}: {v:.1f}" for k, v in timings.items()]
     return "\n".join(lines) + "\n"
 
@@ -172,15 +175,24 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
     models = prepare_models(cfg, cache_dir, progress=progress)
     t1 = time.perf_counter()
     rows, images = evaluate(models, cfg.n_eval, cfg.seed, progress=progress)
-    trans = transition_errors(models, every=max(1, cfg.n_steps // 20))
+    every = max(1, cfg.n_steps // 20)
+    trans = {name: transition_errors(models, name, every=every) for name in IN_SITU}
     t2 = time.perf_counter()
     net = models.ex_situ.score_fn.model
     noise = models.ex_situ.noise
-    costs = cost_table(crossbar_layer_shapes(net), crossbar_layer_shapes(net, cfg.noise_rows),
-                       n_steps=cfg.n_steps, latent_dim=cfg.latent_dim, bits_per_gaussian=noise.bits_per_gaussian)
-    keep = nominal_keep_probability(models.in_situ.net_fn.out_config.pbit)
+    native = models.in_situ["in_situ"][0].net_fn
+    in_reads = {"in_situ": crossbar_layer_shapes(net, out_config=native.out_configs[0]),
+                "in_situ_noise_rows": crossbar_layer_shapes(net, cfg.noise_rows),
+                "in_situ_rows_only": crossbar_layer_shapes(net, cfg.noise_rows, variant="rows_only")}
+    costs = cost_table(crossbar_layer_shapes(net), in_reads, n_steps=cfg.n_steps, latent_dim=cfg.latent_dim,
+                       bits_per_gaussian=noise.bits_per_gaussian)
+    hw = cfg.hardware
+    hardware = {"mapping": hw.scheme if hw.scheme != "bitslice" else f"bitslice ({hw.bits} bits, 3-state pairs)",
+                "programming_sigma": hw.programming_sigma, "read_noise": hw.read_noise,
+                "pbit_spread": hw.pbit_spread, "ideal": hw.is_ideal,
+                "native_voltages_V": list(native.voltages), "native_keep_probs": list(native.keep_probs)}
     side = models.data.side
-    for name in ("real", "ex_situ", "in_situ", "prior"):
+    for name in ("real", *SAMPLERS, "prior"):
         save_grid(images[name], side, out / f"grid_{name}.png", title=name)
     method = save_embedding(models.data.x_train[:1000],
                             {"real (test)": models.data.x_test[:1000],  # held out: disjoint from train
@@ -189,10 +201,13 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
     save_pareto(rows, costs["rows"], out / "pareto.png")
     timings = {"train_or_load": t1 - t0, "sample_and_metrics": t2 - t1, "total": time.perf_counter() - t0}
     payload = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "trained": list(models.trained),
-               "quality": rows, "transitions": trans, "costs": costs, "embedding": method, "timings_s": timings,
+               "hardware": hardware, "quality": rows, "transitions": trans, "costs": costs, "embedding": method,
+               "timings_s": timings,
                "noise_source": {"ex_situ": type(noise).__name__, "bits_per_gaussian": noise.bits_per_gaussian,
-                                "in_situ": f"crossbar P-bits, exact mode, keep probability {keep}"}}
+                                "in_situ": "the output layer's own P-bits (exact mode)",
+                                "in_situ_noise_rows": "the output read's P-bits, mostly its added noise rows'",
+                                "in_situ_rows_only": "the added noise rows' P-bits only"}}
     write_json_atomic(out / "metrics.json", payload)
-    write_text_atomic(out / "metrics.md", _markdown(rows, costs, cfg, timings, method, trans,
-                                                    type(noise).__name__, noise.bits_per_gaussian, keep))
+    write_text_atomic(out / "metrics.md", _markdown(rows, costs, cfg, timings, method, trans, hardware,
+                                                    type(noise).__name__, noise.bits_per_gaussian))
     return payload

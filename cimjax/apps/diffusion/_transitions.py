@@ -11,8 +11,9 @@ from cimjax.sde import StepRandomness, repeat_passes
 __all__ = ["transition_errors"]
 
 
-def transition_errors(models, *, n_states: int = 64, passes: int = 256, every: int = 1, seed: int = 0) -> dict:
-    """Relative error of the in-situ transition's mean and std against the ex-situ one, per step.
+def transition_errors(models, sampler: str = "in_situ", *, n_states: int = 64, passes: int = 256, every: int = 1,
+                      seed: int = 0) -> dict:
+    """Relative error of an in-situ sampler's transition mean and std against the ex-situ one, per step.
 
     At grid step k, states x ~ p_t(x_t) (forward marginal of training latents). The ex-situ
     transition is Gaussian with exact mean increment m(x) and std c = g sqrt|dt|; the
@@ -21,14 +22,20 @@ def transition_errors(models, *, n_states: int = 64, passes: int = 256, every: i
       mean: sqrt(max(0, mean (m_in - m)^2 - mean s_in^2 / passes) / mean m^2), the MC
             variance of m_in subtracted (an unbiased estimate of the squared bias);
       std:  mean over states and dims of |s_in / c - 1|.
-    Returns {'steps', 'mean_rel_err', 'std_rel_err'} (lists) and their averages over steps.
+    The reads are the sampler's own: P_sw spread, programming variation and read noise as configured.
+    P-bit share: the weight cells' P-bit variance over the whole variance of the output read
+    (closed form, `moments` of the net: P-bits, read noise and ADC rounding), mean over states,
+    dims and steps; the hidden reads' read noise is left out of it.
+    Returns {'steps', 'mean_rel_err', 'std_rel_err', 'pbit_variance_share'} (lists) and their
+    averages over steps ('..._avg').
     """
     sde, cfg = models.sde, models.cfg
     grid = sde.time_grid(cfg.n_steps)
     mu = np.asarray(models.vae.apply(models.vae_params, jnp.asarray(models.data.x_train[:n_states]),
                                      method=type(models.vae).encode)[0])
     x0 = jnp.asarray((mu - models.latent_mean) / models.latent_std)
-    ex, ins = models.ex_situ, models.in_situ
+    ex = models.ex_situ
+    ins, params = models.step(sampler)
 
     @jax.jit
     def at(k):
@@ -36,17 +43,21 @@ def transition_errors(models, *, n_states: int = 64, passes: int = 256, every: i
         kx, kp = jax.random.split(jax.random.fold_in(jax.random.key(seed), k))
         mean, std = sde.marginal(x0, t)
         x = mean + std * jax.random.normal(kx, x0.shape)
-        m_ex, c = ex.mean_and_std(models.score_params, x, t, dt, jnp.arange(n_states, dtype=jnp.uint32))
+        ids = jnp.arange(n_states, dtype=jnp.uint32)
+        m_ex, c = ex.mean_and_std(models.score_params, x, t, dt, ids, kp)
+        _, var, pbit_var = ins.net_fn.moments(params, x, t, kp, ids)
         xr, idx = repeat_passes(x, passes)
         rand = StepRandomness(jnp.zeros((xr.shape[0],), jnp.uint32), kp, idx)  # in-situ draws no sample keys
-        xn = ins(models.insitu_params, xr, t, dt, rand).reshape(n_states, passes, -1)
+        xn = ins(params, xr, t, dt, rand).reshape(n_states, passes, -1)
         m_in, s_in = jnp.mean(xn, 1), jnp.std(xn, 1, ddof=1)
         bias2 = jnp.mean(jnp.square(m_in - m_ex)) - jnp.mean(jnp.square(s_in)) / passes
         mean_err = jnp.sqrt(jnp.maximum(bias2, 0.0) / jnp.mean(jnp.square(m_ex - x)))
-        return mean_err, jnp.mean(jnp.abs(s_in / c - 1.0))
+        return mean_err, jnp.mean(jnp.abs(s_in / c - 1.0)), jnp.mean(pbit_var / var)
 
     steps = list(range(0, cfg.n_steps, every))
-    errs = [tuple(float(v) for v in at(k)) for k in steps]
-    mean_err, std_err = [e[0] for e in errs], [e[1] for e in errs]
-    return {"steps": steps, "mean_rel_err": mean_err, "std_rel_err": std_err,
-            "mean_rel_err_avg": float(np.mean(mean_err)), "std_rel_err_avg": float(np.mean(std_err))}
+    errs = np.array([[float(v) for v in at(k)] for k in steps])
+    out = {"steps": steps}
+    for j, name in enumerate(("mean_rel_err", "std_rel_err", "pbit_variance_share")):
+        out[name] = [float(v) for v in errs[:, j]]
+        out[f"{name}_avg"] = float(np.mean(errs[:, j]))
+    return out

@@ -1,0 +1,200 @@
+"""The native in-situ sampler: the score net's own weight cells' P-bits are the diffusion noise.
+
+`NativeInSituNet` reads the score net (its architecture and, fine-tuned, its weights)
+with the output layer's P-bits written at every step (mode "exact", MC dropconnect,
+Fig. 22b): no added rows. One pass h [B, D] gives the whole step,
+
+    dx = f(x, t) dt + (g(t)^2 dt / sigma(t)) * h,
+    h = G(t) / p * read(a(x, t); W, P-bits) + b,
+
+so E[h] must be the ex-situ z_hat(x, t) and Var[h] = sigma(t)^2 / (g(t)^2 |dt|), a
+spread of 1-3 times the mean: the weights learn it by themselves, from the P-bit
+variance p (1 - p) sum_n a_n^2 w_nm^2 of their own cells. The physical knobs:
+
+* the stochastic layer: the output layer only (its moments then have a closed form,
+  `cimjax.crossbar.crossbar_moments`, which the training uses); the hidden layers read
+  with P-bits fixed;
+* the keep probability p = P_sw(V, 700 ps) through the write voltage V (Fig. 12), one
+  per segment of the reverse-time grid (`voltages`), each inside the device's window;
+* the digital gain G(t) > 0 after the ADC (one number per step, like the 1/p gain);
+* width: the score net's, unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cimjax.crossbar import CrossbarConfig, crossbar_matmul, crossbar_moments
+from cimjax.device import device_preset
+from cimjax.errors import ConfigError
+from cimjax.nn import TrainConfig, TrainState, fit_loss, sinusoidal_embedding
+from cimjax.sde._crossbar_nets import CrossbarEpsNet, hidden_rngs, nominal_keep, pbit_only
+from cimjax.sde._insitu_training import transition_targets
+from cimjax.sde._sde import AbstractSDE
+from cimjax.sde._steps import ExSituStep
+
+__all__ = ["NativeInSituNet", "write_voltage_range", "init_native_params", "train_native"]
+
+# assumption: the device's usable write window is where the nominal P_sw lies in [1%, 99%]
+# (Fig. 12's stochastic window); beyond it a P-bit is almost deterministic and the spread
+# of Fig. 13 decides its keep probability
+P_SW_WINDOW = (0.01, 0.99)
+
+
+def write_voltage_range(device: str = "default") -> tuple[float, float]:
+    """(lowest, highest) write voltage [V] of `device`'s P-bit window at its calibrated width."""
+    preset = device_preset(device)
+    lo, hi = (float(preset.pbit.voltage_for_probability(p, preset.calibrated_width)) for p in P_SW_WINDOW)
+    return lo, hi
+
+
+@dataclasses.dataclass(frozen=True)
+class NativeInSituNet:
+    """`StochasticNetFn` whose noise is the score net's own output-layer P-bits (see the module doc).
+
+    Attributes:
+      score_net: the architecture and crossbar of the score net (hidden layers P-bits fixed).
+      sde: the forward SDE.
+      voltages: write voltage [V] of the output layer's P-bits per equal segment of the
+        reverse grid, the first from t = T; () is one segment at the device's calibrated
+        1.5 V (P_sw = 0.5, Fig. 12).
+
+    params: {"score": the score net's params (fine-tuned), "gain": {"w": [t_dim], "b": []}}.
+    Raises:
+      ConfigError: a voltage outside the device's window (`write_voltage_range`).
+    """
+
+    score_net: CrossbarEpsNet
+    sde: AbstractSDE
+    voltages: tuple[float, ...] = ()
+
+    def __post_init__(self):
+        lo, hi = write_voltage_range()
+        for i, v in enumerate(self.voltages):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise ConfigError(f"voltages[{i}]={v!r} V is outside the device's write window "
+                                  f"[{lo:.3f}, {hi:.3f}] V (P_sw from {P_SW_WINDOW[0]} to {P_SW_WINDOW[1]}, Fig. 12)")
+
+    @property
+    def out_configs(self) -> tuple[CrossbarConfig, ...]:
+        """The output read's crossbar per voltage segment (exact mode, the hardware's P_sw spread)."""
+        net = self.score_net
+        return tuple(net.config(net.hidden, net.depth, mode="exact", voltage=v) for v in (self.voltages or (None,)))
+
+    @property
+    def keep_probs(self) -> tuple[float, ...]:
+        """Nominal P_sw of each segment's write pulse."""
+        return tuple(nominal_keep(c) for c in self.out_configs)
+
+    def segment(self, t: jax.Array) -> jax.Array:
+        """Index of the voltage segment of time t (0 at t = T)."""
+        k = len(self.out_configs)
+        frac = (self.sde.T - t) / (self.sde.T - self.sde.eps)
+        return jnp.clip(jnp.floor(frac * k).astype(jnp.int32), 0, k - 1)
+
+    def gain(self, params, t: jax.Array) -> jax.Array:
+        """G(t) > 0: the digital gain after the ADC at time t (one number per step)."""
+        temb = sinusoidal_embedding(jnp.reshape(t, (1,)), self.score_net.t_dim)[0]
+        return jnp.exp(jnp.dot(temb, params["gain"]["w"]) + params["gain"]["b"])
+
+    def _last(self, params):
+        last = params["score"]["params"][f"layer_{self.score_net.depth}"]
+        return last["kernel"], last["bias"]
+
+    def hidden(self, params, x, t, read_key, sample_index) -> jax.Array:
+        """[B, H] activations of the hidden reads (P-bits fixed, fresh read noise per step)."""
+        tb = jnp.broadcast_to(t, (x.shape[0],))
+        return self.score_net.apply(params["score"], x, tb, sample_index=sample_index, return_hidden=True,
+                                    rngs=hidden_rngs(read_key))
+
+    def _by_segment(self, t, fn):
+        branches = [lambda c=c, p=p: fn(c, p) for c, p in zip(self.out_configs, self.keep_probs)]
+        return branches[0]() if len(branches) == 1 else jax.lax.switch(self.segment(t), branches)
+
+    def eps(self, params, x, t, read_key, sample_index) -> jax.Array:
+        """One stochastic pass h [B, D]."""
+        a = self.hidden(params, x, t, read_key, sample_index)
+        kernel, bias = self._last(params)
+        key = jax.random.fold_in(read_key, 1)
+        y = self._by_segment(t, lambda c, p: crossbar_matmul(a, kernel, key, c, sample_index=sample_index) / p)
+        return self.gain(params, t) * y + bias[None, :]
+
+    def moments(self, params, x, t, read_key, sample_index) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Closed form over the output read: (mean of h, var of h, its weight cells' P-bit var), each [B, D].
+
+        var adds the read noise and ADC rounding of the output read to the P-bits'.
+        """
+        a = self.hidden(params, x, t, read_key, sample_index)
+        kernel, bias = self._last(params)
+
+        def per_segment(c, p):
+            mean, var = crossbar_moments(a, kernel, c)
+            return mean / p, var / p**2, crossbar_moments(a, kernel, pbit_only(c))[1] / p**2
+
+        mean, var, pbit_var = self._by_segment(t, per_segment)
+        g = self.gain(params, t)
+        return g * mean + bias[None, :], g * g * var, g * g * pbit_var
+
+    def __call__(self, params, x, t, dt, read_key, sample_index):
+        h = self.eps(params, x, t, read_key, sample_index)
+        return self.sde.drift(x, t) * dt + (jnp.square(self.sde.diffusion(t)) * dt / self.sde.std(t)) * h
+
+
+def init_native_params(score_params: Any, t_dim: int) -> dict:
+    """The native net's starting point: a copy of the ex-situ score net's params (training may donate its buffers), gain 1."""
+    return {"score": jax.tree_util.tree_map(jnp.array, score_params), "gain": {"w": jnp.zeros((t_dim,), jnp.float32), "b": jnp.zeros((), jnp.float32)}}
+
+
+def train_native(net: NativeInSituNet, teacher: ExSituStep, teacher_params: Any, latents: np.ndarray,
+                 config: TrainConfig, num_steps: int, *, n_steps: int, times: int = 4, mean_weight: float = 1.0,
+                 key: jax.Array | None = None, **fit_kwargs: Any) -> tuple[TrainState, np.ndarray]:
+    """Fine-tunes every weight of the native net (and its gain) so one pass is the ex-situ transition.
+
+    States x_t ~ p_t (the forward marginal of `latents`) at `times` grid times per
+    minibatch. In units of the transition's noise c = g sqrt|dt| the target is N(m, 1)
+    per coordinate; the loss is the Gaussian NLL of it under the pass's closed-form
+    moments (mean mu, variance v in those units), in expectation over the target:
+
+        0.5 (log v + (1 + mean_weight (mu - m)^2) / v),
+
+    which is KL(target || pass) up to a constant for mean_weight 1, and deterministic
+    (no P-bit sampling in the loss). `key` is unused (the start is the teacher's params).
+
+    Returns:
+      (state, losses) of `fit_loss`; state.params are the native net's params.
+    """
+    del key
+    sde = teacher.sde
+    grid = sde.time_grid(n_steps)
+    if latents.shape[0] < config.batch_size or config.batch_size % times:
+        raise ConfigError(f"batch_size={config.batch_size} must be a multiple of {times=} and <= the data")
+    params0 = init_native_params(teacher_params, net.score_net.t_dim)
+
+    def one_time(params, x0, sample_index, k):
+        k_i, k_x = jax.random.split(k)
+        i = jax.random.randint(k_i, (), 0, n_steps)
+        t, dt = grid[i], grid[i + 1] - grid[i]
+        mean, std = sde.marginal(x0, t)
+        xt = mean + std * jax.random.normal(k_x, x0.shape)
+        dm, c = jax.lax.stop_gradient(transition_targets(teacher, teacher_params, xt, t, dt))
+        k_h = jnp.square(sde.diffusion(t)) * dt / sde.std(t)  # dx per unit of h
+        # read_key None: the hidden reads' noise from the fixed key, as in the score net's training
+        # (a fresh key can draw an infinite read-noise normal, whose clipped read has a NaN gradient)
+        mu, var, _ = net.moments(params, xt, t, None, sample_index)
+        u = (sde.drift(xt, t) * dt + k_h * mu - dm) / c
+        v = jnp.maximum(var * jnp.square(k_h / c), 1e-3)  # floor: std >= 3% of the target
+        return jnp.mean(0.5 * (jnp.log(v) + (1.0 + mean_weight * jnp.square(u)) / v))
+
+    def loss(params, x0, sample_index, k):
+        groups = x0.reshape(times, -1, x0.shape[-1])
+        ids = sample_index.reshape(times, -1)
+        keys = jax.random.split(k, times)
+        return jnp.mean(jax.vmap(lambda x, i, kk: one_time(params, x, i, kk))(groups, ids, keys))
+
+    return fit_loss(loss, params0, latents, config, num_steps, **{"desc": "native in-situ net", **fit_kwargs})
