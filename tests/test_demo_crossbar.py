@@ -116,11 +116,14 @@ def test_native_moments_split_the_variance_into_pbits_and_periphery():
 
 
 def test_hardware_defaults_are_the_device_presets():
-    from cimjax.device import default_preset
-    from cimjax.sde import Hardware
+    """The demo's crossbar takes the device's non-idealities, as every crossbar does by default."""
+    from cimjax.crossbar import CrossbarConfig, resolved_programming_sigma, resolved_read_noise
+    from cimjax.sde import Hardware, periphery_config
 
-    db = default_preset().data_bit
     hw = Hardware()
-    np.testing.assert_allclose([hw.programming_sigma, hw.read_noise], [float(db.sigma_device), float(db.sigma_read)],
-                               rtol=1e-6)
-    assert hw.pbit_spread and hw.scheme == "bitslice" and not hw.is_ideal and Hardware.ideal().is_ideal
+    cfg = periphery_config(16, dac_bits=8, adc_bits=8, dac_range=4.0, hardware=hw)
+    default = CrossbarConfig()
+    assert resolved_programming_sigma(cfg) == resolved_programming_sigma(default) > 0
+    assert resolved_read_noise(cfg) == resolved_read_noise(default) > 0
+    assert cfg.pbit.spread and cfg.mapping.scheme == "bitslice"
+    assert hw.pbit_spread and not hw.is_ideal and Hardware.ideal().is_ideal

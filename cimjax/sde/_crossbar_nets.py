@@ -51,21 +51,23 @@ class Hardware:
       scheme, bits: the weight mapping (`cimjax.crossbar.Mapping`): "bitslice" holds |w| in
         `bits` binary pairs of states {-1, 0, +1} (Fig. 9), recombined by shift-and-add;
         "analog" is the float reference.
-      programming_sigma: relative spread of each pair's programmed output (Fig. 8).
-      read_noise: per-read conductance noise of every cell (Fig. 15).
+      programming_sigma: relative spread of each pair's programmed output (Fig. 8); None: the device's.
+      read_noise: per-read conductance noise of every cell (Fig. 15); None: the device's.
       pbit_spread: device-to-device spread of P_sw (Fig. 13) in the stochastic reads.
     """
 
     scheme: str = "bitslice"  # Fig. 9: pairs of binary MTJs, 3 states per pair
     bits: int = 4  # assumption: 4 magnitude bits per weight (4 pairs)
-    programming_sigma: float = 0.04  # Fig. 8: device preset's data-bit sigma_device
-    read_noise: float = 0.01  # Fig. 15: device preset's data-bit sigma_read
+    programming_sigma: float | None = None  # None: the device's (cimjax.crossbar default; Figs. 7-8)
+    read_noise: float | None = None  # None: the device's (cimjax.crossbar default; Fig. 15)
     pbit_spread: bool = True  # Fig. 13: P_sw spread of the device preset
 
     def __post_init__(self):
         Mapping(scheme=self.scheme, bits=self.bits)  # validates the mapping
         for name in ("programming_sigma", "read_noise"):
             value = getattr(self, name)
+            if value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
                 raise ConfigError(f"Hardware: {name}={value!r} must be a number in [0, 1)")
 
@@ -95,11 +97,12 @@ def periphery_config(rows: int, *, dac_bits: int | None, adc_bits: int | None, d
     tile_rows = min(rows, TILE_ROWS)
     periphery = Periphery(dac_bits=dac_bits, dac_range=float(dac_range), adc_bits=adc_bits,
                           adc_range=ADC_HEADROOM * float(dac_range) * math.sqrt(tile_rows),
-                          read_noise=float(hw.read_noise))
+                          read_noise=None if hw.read_noise is None else float(hw.read_noise))
     pbit = PbitConfig(mode=mode, keep_prob=keep_prob, voltage=voltage, spread=hw.pbit_spread)
     return CrossbarConfig(mapping=Mapping(scheme=hw.scheme, bits=hw.bits), periphery=periphery,
                           tile=Tile(rows=TILE_ROWS, cols=TILE_ROWS), pbit=pbit,
-                          programming_sigma=float(hw.programming_sigma), programming_seed=int(layer))
+                          programming_sigma=None if hw.programming_sigma is None else float(hw.programming_sigma),
+                          programming_seed=int(layer))
 
 
 class CrossbarEpsNet(nn.Module):

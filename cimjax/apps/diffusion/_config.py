@@ -42,8 +42,10 @@ class DemoConfig:
     ideal: bool = False
     mapping: str = "bitslice"  # Fig. 9: 3-state pairs, 4 pairs per weight, shift-and-add
     weight_bits: int = 4  # assumption: 4 magnitude bits per weight
-    programming_sigma: float = 0.04  # Fig. 8: device preset's data-bit sigma_device
-    read_noise: float = 0.01  # Fig. 15: device preset's data-bit sigma_read
+    # None: the device's values, as every crossbar's default (cimjax.crossbar: the spread of a
+    # pair's dG from the data-bits' Figs. 7-8 variation, and read noise from Fig. 15)
+    programming_sigma: float | None = None
+    read_noise: float | None = None
     pbit_spread: bool = True  # Fig. 13: P_sw spread of the device preset
     # native in-situ: the score net's own output-layer P-bits, fine-tuned (cimjax.sde.NativeInSituNet)
     # assumption: one 1.0 V pulse, P_sw 0.1 (Fig. 12 curve); measured: a schedule rising to 1.3 V near

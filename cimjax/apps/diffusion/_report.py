@@ -15,6 +15,7 @@ from cimjax._io import write_json_atomic, write_text_atomic
 import cimjax.apps.diffusion._metrics as M
 from cimjax.apps.diffusion._config import DemoConfig
 from cimjax.apps.diffusion._costs import cost_table
+from cimjax.crossbar import resolved_programming_sigma, resolved_read_noise
 from cimjax.sde import crossbar_layer_shapes
 from cimjax.apps.diffusion._pipeline import IN_SITU, SAMPLERS, Models, generate, prepare_models
 from cimjax.apps.diffusion._plots import save_embedding, save_grid, save_pareto
@@ -188,7 +189,8 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
                        bits_per_gaussian=noise.bits_per_gaussian)
     hw = cfg.hardware
     hardware = {"mapping": hw.scheme if hw.scheme != "bitslice" else f"bitslice ({hw.bits} bits, 3-state pairs)",
-                "programming_sigma": hw.programming_sigma, "read_noise": hw.read_noise,
+                "programming_sigma": resolved_programming_sigma(net.config(net.hidden, 0)),
+                "read_noise": resolved_read_noise(net.config(net.hidden, 0)),
                 "pbit_spread": hw.pbit_spread, "ideal": hw.is_ideal,
                 "native_voltages_V": list(native.voltages), "native_keep_probs": list(native.keep_probs)}
     side = models.data.side
