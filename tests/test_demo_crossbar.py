@@ -83,6 +83,10 @@ def test_cost_table_rows_every_sampler_on_every_design_that_can_run_it():
         assert r["energy_per_image_J"] > 0 and r["delay_per_image_s"] > 0
         assert r["native"] == ((r["sampler"] == "in_situ") == (r["scheme"] == "in_situ"))
         assert r["random_bits"] == (10 * 3 * 64 if r["sampler"] == "ex_situ" else 10 * 40 * 3)
+        if r["design"] == "in_situ":  # each of the output read's 40 x 3 P-bits is written once per step
+            assert r["pbit_write_cycles"] == 10 and r["lifetime_images"] == pytest.approx(1e12 / 10)
+        else:  # the sampler's random bits spread over the design's generators
+            assert r["pbit_write_cycles"] > 0 and r["lifetime_images"] > 0
 
 
 def test_native_write_voltage_outside_the_device_window_is_refused_before_training():

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from cimjax.crossbar import count_random_bits, count_read
-from cimjax.energy import cost, default_energy_preset, for_scheme, overlaps
+from cimjax.energy import cost, default_energy_preset, for_scheme, overlaps, pbit_lifetime, pbit_write_cycles
 from cimjax.errors import ConfigError
 
 __all__ = ["image_counts", "cost_table"]
@@ -47,6 +47,13 @@ def image_counts(scheme: str, reads, *, n_steps: int, latent_dim: int, bits_per_
     return per_step * n_steps
 
 
+def stochastic_cells(reads) -> int | None:
+    """P-bits written by `reads` [(rows, cols, CrossbarConfig)]: the cells (N M slices) of every
+    read whose P-bits are not held fixed; None when none is written."""
+    cells = sum(n * m * cfg.mapping.slices for n, m, cfg in reads if cfg.pbit.mode != "off")
+    return cells or None
+
+
 def cost_table(ex_reads, in_reads, *, n_steps: int, latent_dim: int, bits_per_gaussian: int) -> dict[str, Any]:
     """{'rows': [...], ...}: energy (J) and delay (s) per image of every sampler on every design.
 
@@ -65,13 +72,17 @@ def cost_table(ex_reads, in_reads, *, n_steps: int, latent_dim: int, bits_per_ga
                 continue
             n = for_scheme(counts[sampler], design.scheme)
             c = cost(n, design)
+            pbits = None if sampler == "ex_situ" else stochastic_cells(in_reads[sampler])
+            cycles = pbit_write_cycles(n, design, pbits)
             rows.append({"design": name, "label": design.label, "scheme": design.scheme, "sampler": sampler,
                          "native": (sampler != "ex_situ") == (design.scheme == "in_situ"),
                          "energy_per_image_J": c.energy_J, "delay_per_image_s": c.latency_s,
                          "added_area_um2": c.area_um2, "pbit_writes": n.pbit_writes,
                          "pbit_resets": n.pbit_resets, "random_bits": n.random_bits_generated,
                          "tile_reads": n.tile_reads, "random_bits_transferred": n.random_bits_transferred,
-                         "overlap": overlaps(design)})
+                         "overlap": overlaps(design),
+                         # endurance (Fig. 19): write cycles one image puts on each P-bit, images to the rating
+                         "pbit_write_cycles": cycles, "lifetime_images": pbit_lifetime(cycles)})
     tile = ex_reads[0][2].tile
     return {"preset": getattr(preset, "name", "default"), "tile": f"{tile.rows}x{tile.cols}",
             "counts": {k: v._asdict() for k, v in counts.items()}, "rows": rows}
