@@ -297,7 +297,7 @@ def test_regress_force_and_demo_force_pass_the_overwrite_rule(workdir, capsys):
 
 
 # the smallest diffusion demo that samples: its training is compile time only
-TINY = dict(vae_steps=2, clf_steps=2, score_steps=2, insitu_steps=2, n_eval=100, n_steps=10, latent_dim=2,
+TINY = dict(vae_steps=2, clf_steps=2, score_steps=2, insitu_steps=2, native_steps=2, n_eval=100, n_steps=10, latent_dim=2,
             vae_hidden=8, score_hidden=8, score_depth=1, insitu_passes=2, noise_rows=2)
 # `cimjax sample` with TINY as the --quick configuration: first an uninterrupted run into
 # STRAIGHT (the reference), then the command itself (the one interrupted), in one process

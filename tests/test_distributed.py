@@ -21,7 +21,7 @@ from cimjax.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 # a diffusion demo whose training is compile time only (as in test_cli.py)
-TINY = dict(vae_steps=2, clf_steps=2, score_steps=2, insitu_steps=2, n_eval=100, n_steps=10, latent_dim=2,
+TINY = dict(vae_steps=2, clf_steps=2, score_steps=2, insitu_steps=2, native_steps=2, n_eval=100, n_steps=10, latent_dim=2,
             vae_hidden=8, score_hidden=8, score_depth=1, insitu_passes=2, noise_rows=2)
 RUNNER = f"""
 import sys
@@ -121,6 +121,21 @@ def test_two_processes_write_the_single_process_samples_and_resume_after_a_kill(
     z_kill, x_kill = load_samples(killed)
     assert np.array_equal(z_kill, z_one)  # the batch size does not change a sample
     np.testing.assert_allclose(x_kill, x_one, atol=1e-6)  # decoded in other batches: float rounding only
+
+
+@pytest.mark.slow  # a whole demo twice, four samplers each: minutes on 2 cores
+def test_two_processes_run_the_demo_of_one(tmp_path, cache, monkeypatch):
+    """`cimjax demo --distributed`: every sample of the 2-process run is the single process's, so the
+    metrics agree; process 0 alone writes the results folder."""
+    monkeypatch.setattr(DemoConfig, "quick", classmethod(lambda cls, **kw: cls(**{**TINY, **kw})))
+    argv = ["demo", "--quick", "--cache", str(cache), "--out"]
+    assert main([*argv, str(tmp_path / "single")]) == 0
+    out, err = _finish(_launch([*argv, str(tmp_path / "both")]), timeout=900)
+    assert "Traceback" not in err, err[-3000:]
+    one, two = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("single", "both"))
+    assert two["processes"] == 2 and one["processes"] == 1
+    assert two["quality"] == one["quality"] and two["transitions"] == one["transitions"]
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == sorted(p.name for p in (tmp_path / "single").iterdir())
 
 
 TRAIN = """

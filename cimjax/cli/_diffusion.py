@@ -50,6 +50,7 @@ def register(subparsers) -> None:
     d.add_argument("--out", default="cimjax-demo", help="results folder (default ./cimjax-demo)")
     d.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
     _common(d)
+    add_distributed_arguments(d)
     d.set_defaults(func=_demo, resumable=True)  # trained models are cached: a rerun picks them up
 
 
@@ -120,9 +121,18 @@ def _sample(args) -> int:
 def _demo(args) -> int:
     _check_inputs(args, args.force)  # the overwrite rule, before any training
     config = _config(args)  # --ideal conflicts and bad non-idealities, before any training
+    from cimjax.cli._distributed import initialize
+
+    # before anything touches a device: every process must run the same demo
+    initialize(args, {"config": repr(config), "mnist": args.mnist})
+    import jax
+
     from cimjax.apps.diffusion import prepare_out_dir, run_demo
     from cimjax.cli._checks import removed_if_interrupted
 
+    if jax.process_index() != 0:  # process 0 writes the results; the others sample their share
+        run_demo(config, args.out, force=True, cache_dir=args.cache)
+        return 0
     with removed_if_interrupted(args.out):
         prepare_out_dir(args.out, args.force)
         payload = run_demo(config, args.out, force=True, cache_dir=args.cache)

@@ -20,7 +20,8 @@ from cimjax.apps.diffusion._nets import VAE, Classifier
 from cimjax.apps.diffusion._training import latent_stats, train_classifier, train_score, train_vae
 from cimjax.nn import TrainConfig
 from cimjax.sde import (VESDE, VPSDE, AbstractSDE, CrossbarEpsNet, EpsScore, ExSituStep, InSituCrossbarNet, InSituStep,
-                        NativeInSituNet, SubVPSDE, prior_keys, sample_reverse, train_insitu, train_native)
+                        NativeInSituNet, SubVPSDE, prior_keys, sample_reverse, sample_reverse_local, train_insitu,
+                        train_native)
 
 __all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate", "sampler_step", "SAMPLERS",
            "IN_SITU"]
@@ -177,8 +178,25 @@ def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0,
         keys = prior_keys(jnp.uint32(seed), jnp.arange(start, start + n, dtype=jnp.uint32))
         return np.asarray(jax.vmap(lambda k: models.sde.prior_sample(k, (dim,)))(keys))
     step, params = sampler_step(models, sampler, n_steps)
+    draw = sample_reverse if jax.process_count() == 1 else _sample_every_process
     out = []
     for s in tqdm(range(start, start + n, batch), desc=f"sampling {sampler}", disable=not progress, leave=False):
-        out.append(sample_reverse(step, params, models.sde, n_steps=n_steps, dim=dim, seed=seed, start=s,
-                                  count=min(batch, start + n - s)))
+        out.append(draw(step, params, models.sde, n_steps=n_steps, dim=dim, seed=seed, start=s,
+                        count=min(batch, start + n - s)))
     return np.concatenate(out)
+
+
+def _sample_every_process(step, params, sde, *, count: int, **kwargs) -> np.ndarray:
+    """`sample_reverse` in a run of several processes: one global batch over all of them, each
+    computing its own rows (`sample_reverse_local`), then every row gathered to every process."""
+    from jax.experimental import multihost_utils
+
+    idx, z = sample_reverse_local(step, params, sde, count=count, **kwargs)
+    per = -(-count // jax.device_count()) * jax.local_device_count()  # a process's rows before the trim
+    idx_pad = np.full((per,), -1, np.int64)
+    z_pad = np.zeros((per, z.shape[1]), np.float32)
+    idx_pad[:len(idx)], z_pad[:len(z)] = idx, z
+    every_idx = np.asarray(multihost_utils.process_allgather(idx_pad)).reshape(-1)
+    every_z = np.asarray(multihost_utils.process_allgather(z_pad)).reshape(-1, z.shape[1])
+    keep = every_idx >= 0
+    return every_z[keep][np.argsort(every_idx[keep])]

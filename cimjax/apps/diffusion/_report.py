@@ -170,8 +170,15 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
 
 def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, cache_dir=None,
              progress: bool = True) -> dict:
-    """The main job: writes metrics.json, metrics.md and PNGs to `out`; returns the JSON payload."""
-    out = prepare_out_dir(out, force)
+    """The main job: writes metrics.json, metrics.md and PNGs to `out`; returns the JSON payload.
+
+    In a run of several processes (`jax.distributed`) every process samples its share of each
+    global batch and gets every sample back; process 0 alone writes `out`.
+    """
+    import jax
+
+    writer = jax.process_index() == 0
+    out = prepare_out_dir(out, force) if writer else None
     t0 = time.perf_counter()
     models = prepare_models(cfg, cache_dir, progress=progress)
     t1 = time.perf_counter()
@@ -193,6 +200,16 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
                 "read_noise": resolved_read_noise(net.config(net.hidden, 0)),
                 "pbit_spread": hw.pbit_spread, "ideal": hw.is_ideal,
                 "native_voltages_V": list(native.voltages), "native_keep_probs": list(native.keep_probs)}
+    timings = {"train_or_load": t1 - t0, "sample_and_metrics": t2 - t1}
+    payload = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "trained": list(models.trained),
+               "hardware": hardware, "quality": rows, "transitions": trans, "costs": costs, "timings_s": timings,
+               "processes": jax.process_count(),
+               "noise_source": {"ex_situ": type(noise).__name__, "bits_per_gaussian": noise.bits_per_gaussian,
+                                "in_situ": "the output layer's own P-bits (exact mode)",
+                                "in_situ_noise_rows": "the output read's P-bits, mostly its added noise rows'",
+                                "in_situ_rows_only": "the added noise rows' P-bits only"}}
+    if not writer:
+        return {**payload, "timings_s": {**timings, "total": time.perf_counter() - t0}}
     side = models.data.side
     for name in ("real", *SAMPLERS, "prior"):
         save_grid(images[name], side, out / f"grid_{name}.png", title=name)
@@ -201,14 +218,8 @@ def run_demo(cfg: DemoConfig, out: str | os.PathLike, *, force: bool = False, ca
                              **{k: images[k][:1000] for k in ("ex_situ", "in_situ", "prior")}},
                             out / "embedding.png")
     save_pareto(rows, costs["rows"], out / "pareto.png")
-    timings = {"train_or_load": t1 - t0, "sample_and_metrics": t2 - t1, "total": time.perf_counter() - t0}
-    payload = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "trained": list(models.trained),
-               "hardware": hardware, "quality": rows, "transitions": trans, "costs": costs, "embedding": method,
-               "timings_s": timings,
-               "noise_source": {"ex_situ": type(noise).__name__, "bits_per_gaussian": noise.bits_per_gaussian,
-                                "in_situ": "the output layer's own P-bits (exact mode)",
-                                "in_situ_noise_rows": "the output read's P-bits, mostly its added noise rows'",
-                                "in_situ_rows_only": "the added noise rows' P-bits only"}}
+    timings["total"] = time.perf_counter() - t0
+    payload["embedding"] = method
     write_json_atomic(out / "metrics.json", payload)
     write_text_atomic(out / "metrics.md", _markdown(rows, costs, cfg, timings, method, trans, hardware,
                                                     type(noise).__name__, noise.bits_per_gaussian))
