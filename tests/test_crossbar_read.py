@@ -193,6 +193,22 @@ def test_deterministic_and_batch_size_invariant(pbit):
         assert not np.allclose(y, np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(9), cfg)))
 
 
+@pytest.mark.parametrize("pbit", [PbitConfig(mode="exact", keep_prob=0.5),
+                                  PbitConfig(mode="refresh", refresh=2, keep_prob=0.5)], ids=lambda p: p.mode)
+def test_odd_row_tiles_keep_every_cells_mask(pbit):
+    """Tiles of 7 rows start inside row pairs (rows 7, 21): each cell keeps its untiled mask."""
+    n, m = 23, 5
+    # Read noise (negligible here) makes the read go tile by tile; the ideal one does not.
+    tiled = CrossbarConfig(mapping=Mapping("analog"), tile=Tile(rows=7, cols=64), pbit=pbit,
+                           periphery=Periphery(dac_bits=None, adc_bits=None, read_noise=1e-20))
+    untiled = dataclasses.replace(tiled, periphery=Periphery.ideal())
+    # One-hot inputs and unit weights read sample b's mask of row b out of the product.
+    eye, ones, key = jnp.eye(n), jnp.ones((n, m)), jax.random.PRNGKey(3)
+    y = np.asarray(crossbar_matmul(eye, ones, key, tiled))
+    np.testing.assert_allclose(y, np.asarray(crossbar_matmul(eye, ones, key, untiled)), atol=1e-6)
+    assert 0 < np.round(y).sum() < n * m
+
+
 def test_pallas_backend_through_the_crossbar():
     x, w = _data(10, 40, 12, seed=7)
     cfg = CrossbarConfig(pbit=PbitConfig(keep_prob=0.7), periphery=Periphery.ideal())
