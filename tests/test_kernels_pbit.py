@@ -156,6 +156,24 @@ def test_masks_independent_across_samples_reads_layers_seeds_and_cells():
     _corr_ok(masks, pbit_mask_reference(a3, c3, t3))
 
 
+@pytest.mark.parametrize("p_even,p_odd", [(0.5, 0.5), (0.1, 0.9), (1 / 3, 0.013)])
+def test_the_two_cells_of_a_row_pair_keep_independently(p_even, p_odd):
+    """The two cells of a pair share one 32-bit draw: their keep decisions must still be
+    independent. Over 64 x 128 x 128 = 1.05e6 pairs the joint keep count lies within 5 binomial
+    sigmas of n q_e q_o and the Pearson correlation within 5 / sqrt(n) (CLT). A complementary or
+    identical split of the draw (as the [W; +A; -A] noise rows would feel) gives |r| near 1."""
+    batch, n, m = 64, 256, 128
+    p = jnp.asarray(np.tile([[p_even], [p_odd]], (n // 2, m)), jnp.float32)
+    _, a, c, t = _counters(jax.random.PRNGKey(31), batch, n, m, p)
+    mask = np.asarray(pbit_mask_reference(a, c, t))
+    even, odd = mask[:, 0::2], mask[:, 1::2]
+    draws = even.size
+    both = np.logical_and(even, odd).sum()
+    q = _np_quantised(p_even) * _np_quantised(p_odd)
+    assert abs(both - draws * q) <= 5 * np.sqrt(draws * q * (1 - q)), (both, draws * q)
+    _corr_ok(even, odd)
+
+
 def test_same_seed_bit_identical_and_batch_size_invariant():
     key = jax.random.PRNGKey(7)
     n, m = 48, 40
