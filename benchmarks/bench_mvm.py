@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -189,11 +190,15 @@ def main(argv=None) -> int:
                         f"multiples of 2^-p_bits (error at most 2^-(p_bits+1))")
     report.notes.append(f"'{WIDE_MODE}': the exact read under jax.jit(..., compiler_options={WIDE}) (or XLA_FLAGS="
                         f"--xla_cpu_prefer_vector_width=512), a choice of the user's program; same outputs bit for bit")
+    load_start = os.getloadavg()
     for b, n, m in shapes:
         bench_shape(report, b, n, m, rounds)
     if not args.no_big:
         bench_big(report, *(QUICK_BIG if args.quick else FULL_BIG), repeats=max(2, args.repeats // 2))
     bench_aihwkit(report, args.repeats)
+    # Other processes share the CPUs: absolute times (bit/ns) suffer first, ratios less (interleaved).
+    report.notes.append(f"machine load (1-min load average) {load_start[0]:.1f} at the start, "
+                        f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs")
     report.write(args.out, quick=args.quick)
     return 0
 
