@@ -111,6 +111,27 @@ def test_mean_and_variance_match_closed_form(mode):
     _check_moments(y, mean[0], var[0], k4[0])
 
 
+@pytest.mark.parametrize("layout", ["pair", "blocks"])
+def test_differential_rows_of_equal_input_add_their_variances(layout):
+    """Cells +a and -a read with the same input (the in-situ noise rows [W; +A; -A]): the mean
+    cancels and the variances add, 2 x^2 a^2 p (1 - p), only if the two keep decisions are
+    independent. "pair": +a and -a are the two cells of one row pair (one shared draw);
+    "blocks": [W; +A; -A] as the sampler lays them out."""
+    hidden, noise, m, reads = 32, 16, 4, 4000
+    x, w = _data(1, hidden, m, seed=8)
+    a = jax.random.normal(jax.random.PRNGKey(9), (noise, m))
+    r = jnp.full((1, noise), 0.7)
+    if layout == "pair":
+        x_all, w_all = jnp.repeat(r, 2, axis=1), jnp.stack([a, -a], axis=1).reshape(2 * noise, m)
+    else:
+        x_all, w_all = jnp.concatenate([x, r, r], axis=1), jnp.concatenate([w, a, -a])
+    xs = jnp.broadcast_to(x_all, (reads, x_all.shape[1]))
+    y = np.asarray(crossbar_matmul(xs, w_all, jax.random.PRNGKey(10), CrossbarConfig.ideal("exact", 0.5)), np.float64)
+    mean, var, k4 = _closed_form(np.asarray(x_all, np.float64), np.asarray(w_all, np.float64),
+                                 np.full(w_all.shape, 0.5))
+    _check_moments(y, mean[0], var[0], k4[0])
+
+
 def test_moment_mode_matches_exact_within_clt():
     n, m, reads = 64, 5, 3000
     x, w = _data(1, n, m, seed=5)
@@ -192,6 +213,22 @@ def test_deterministic_and_batch_size_invariant(pbit):
     np.testing.assert_allclose(part, y[6:], rtol=1e-5, atol=1e-4)
     if pbit.mode != "off":
         assert not np.allclose(y, np.asarray(crossbar_matmul(x, w, jax.random.PRNGKey(9), cfg)))
+
+
+@pytest.mark.parametrize("pbit", [PbitConfig(mode="exact", keep_prob=0.5),
+                                  PbitConfig(mode="refresh", refresh=2, keep_prob=0.5)], ids=lambda p: p.mode)
+def test_odd_row_tiles_keep_every_cells_mask(pbit):
+    """Tiles of 7 rows start inside row pairs (rows 7, 21): each cell keeps its untiled mask."""
+    n, m = 23, 5
+    # Read noise (negligible here) makes the read go tile by tile; the ideal one does not.
+    tiled = CrossbarConfig(mapping=Mapping("analog"), tile=Tile(rows=7, cols=64), pbit=pbit,
+                           periphery=Periphery(dac_bits=None, adc_bits=None, read_noise=1e-20))
+    untiled = dataclasses.replace(tiled, periphery=Periphery.ideal())
+    # One-hot inputs and unit weights read sample b's mask of row b out of the product.
+    eye, ones, key = jnp.eye(n), jnp.ones((n, m)), jax.random.PRNGKey(3)
+    y = np.asarray(crossbar_matmul(eye, ones, key, tiled))
+    np.testing.assert_allclose(y, np.asarray(crossbar_matmul(eye, ones, key, untiled)), atol=1e-6)
+    assert 0 < np.round(y).sum() < n * m
 
 
 def test_pallas_backend_through_the_crossbar():

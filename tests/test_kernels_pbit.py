@@ -1,7 +1,8 @@
 """Fused P-bit kernels: keep rates, independence, determinism, backends, gradients.
 
 Statistical bounds: a keep count of n Bernoulli(p) draws lies within 5 binomial sigmas
-of n p; a Pearson correlation of n independent pairs within 5 / sqrt(n) (CLT).
+of n p, p being the probability quantised to 2^-16 (what the hash implements); a
+Pearson correlation of n independent pairs within 5 / sqrt(n) (CLT).
 """
 
 import jax
@@ -9,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cimjax.kernels import (BlockSizes, cell_keys, keep_threshold, pbit_mask_reference, pbit_matmul,
-                            pbit_matmul_reference, pbit_matmul_refresh, sample_words, seed_words)
+from cimjax.kernels import (PROBABILITY_BITS, BlockSizes, keep_threshold, pair_keys, pair_uniforms, pair_word,
+                            pbit_mask_reference, pbit_matmul, pbit_matmul_reference, pbit_matmul_refresh, sample_words,
+                            seed_words)
 
 SMALL = BlockSizes(block_b=8, block_m=16, block_n=16)
 
@@ -33,21 +35,29 @@ def _np_mix32(x):
         return x * np.uint32(0xC2B2AE35)
 
 
+def _np_quantised(p):
+    """The keep probability the hash implements: p rounded to a multiple of 2^-16."""
+    return np.round(np.float64(np.float32(p)) * 2.0**16) / 2.0**16
+
+
 def _np_mask(seed, samples, n, m, p):
     """Numpy reference of the documented counter scheme, written from the _hash docstring."""
     seed = np.asarray(seed, np.uint32)
     with np.errstate(over="ignore"):
         a = _np_fmix32(np.asarray(samples, np.uint32) * np.uint32(0x9E3779B9) + seed[0])
-        idx = np.arange(n, dtype=np.uint32)[:, None] * np.uint32(m) + np.arange(m, dtype=np.uint32)[None, :]
-        c = _np_fmix32(idx + seed[1])
-    h = _np_mix32(a[:, None, None] ^ c[None]) >> np.uint32(1)
-    return h < np.round(np.float64(p) * 2.0**31)
+        pairs = (n + 1) // 2
+        idx = np.arange(pairs, dtype=np.uint32)[:, None] * np.uint32(m) + np.arange(m, dtype=np.uint32)[None, :]
+        keys = _np_fmix32(idx + seed[1])
+    h = _np_mix32(a[:, None, None] ^ keys[None])
+    h = h ^ (h >> np.uint32(16))
+    u = np.stack([h & np.uint32(0xFFFF), h >> np.uint32(16)], axis=2).reshape(len(a), 2 * pairs, m)[:, :n]
+    return u < _np_quantised(p) * 2.0**16
 
 
 def _counters(key, batch, n, m, p, samples=None, refresh=1):
     seed = seed_words(key)
     ids = jnp.arange(batch, dtype=jnp.uint32) if samples is None else jnp.asarray(samples, jnp.uint32)
-    return seed, sample_words(seed, ids, refresh), cell_keys(seed, n, m), keep_threshold(jnp.broadcast_to(p, (n, m)))
+    return seed, sample_words(seed, ids, refresh), pair_keys(seed, n, m), keep_threshold(jnp.broadcast_to(p, (n, m)))
 
 
 def _mask_via(backend, key, sample, n, m, p, interpret=False):
@@ -69,14 +79,32 @@ def test_mask_matches_independent_numpy_hash():
     np.testing.assert_array_equal(_mask_via("xla", key, 3, 20, 30, 0.37), want[3].astype(np.float32))
 
 
-@pytest.mark.parametrize("p", [0.013, 0.25, 0.5, 0.9])
-def test_keep_rate_within_5_sigma_binomial(p):
-    batch, n, m = 40, 500, 500  # 1e7 draws
-    _, a, c, t = _counters(jax.random.PRNGKey(1), batch, n, m, p)
-    y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, m), jnp.float32), t, a, c, backend="xla")
-    kept = float(np.sum(np.asarray(y, np.float64)))
-    draws = batch * n * m
-    assert abs(kept - draws * p) < 5 * np.sqrt(draws * p * (1 - p))
+# Near 0 and 1, not multiples of 2^-16 (1/3, 0.013, 0.9), exact (0.5), below the resolution
+# (3e-6 rounds to 0: never kept) and the endpoints.
+KEEP_PROBABILITIES = [0.0, 3e-6, 1e-4, 0.013, 1 / 3, 0.5, 0.9, 1 - 1e-4, 1.0]
+
+
+def test_quantised_probability_within_2_to_minus_16():
+    p = np.concatenate([KEEP_PROBABILITIES, np.random.default_rng(0).uniform(size=100_000)])
+    quantised = np.asarray(keep_threshold(jnp.asarray(p, jnp.float32)), np.float64) / 2.0**PROBABILITY_BITS
+    # Rounding to the nearest multiple of 2^-16 errs by at most 2^-17 (plus float32's rounding of p).
+    assert np.max(np.abs(quantised - p)) <= 2.0**-17 + 2.0**-24
+    np.testing.assert_array_equal(quantised, _np_quantised(p))
+    assert quantised[0] == 0.0 and quantised[len(KEEP_PROBABILITIES) - 1] == 1.0
+
+
+def test_keep_rate_within_5_sigma_binomial_at_16_bits():
+    """One read, a column block per probability: >= 1e7 draws each on the fused XLA path."""
+    batch, n, block = 320, 512, 64  # 320 * 512 * 64 = 1.05e7 draws per probability
+    p = np.repeat(KEEP_PROBABILITIES, block)
+    _, a, c, t = _counters(jax.random.PRNGKey(1), batch, n, p.size, jnp.asarray(p, jnp.float32))
+    y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, p.size), jnp.float32), t, a, c, backend="xla")
+    kept = np.asarray(y, np.float64).sum(axis=0).reshape(len(KEEP_PROBABILITIES), block).sum(axis=1)
+    draws = batch * n * block
+    q = _np_quantised(KEEP_PROBABILITIES)
+    bound = 5 * np.sqrt(draws * q * (1 - q))
+    assert np.all(np.abs(kept - draws * q) <= bound), (kept, draws * q, bound)
+    assert kept[0] == kept[1] == 0 and kept[-1] == draws  # p = 0 (and below 2^-17) never, p = 1 always
 
 
 def test_keep_rate_per_cell_probabilities():
@@ -84,26 +112,25 @@ def test_keep_rate_per_cell_probabilities():
     p = jax.random.uniform(jax.random.PRNGKey(5), (n, m))
     seed, a, c, _ = _counters(jax.random.PRNGKey(2), batch, n, m, 0.5)
     y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, m), jnp.float32), keep_threshold(p), a, c)
-    p64 = np.asarray(p, np.float64)
+    q = _np_quantised(np.asarray(p))
     kept = float(np.sum(np.asarray(y, np.float64)))
-    assert abs(kept - batch * p64.sum()) < 5 * np.sqrt(batch * np.sum(p64 * (1 - p64)))
-    # Endpoints are exact: p = 0 never keeps, p = 1 always does.
-    t = keep_threshold(jnp.asarray([[0.0, 1.0]]))
+    assert abs(kept - batch * q.sum()) < 5 * np.sqrt(batch * np.sum(q * (1 - q)))
+    # Endpoints are exact: p = 0 never keeps, p = 1 always does, in either cell of a pair.
+    t = keep_threshold(jnp.asarray([[0.0, 1.0], [1.0, 0.0]]))
     mask = np.asarray(pbit_mask_reference(sample_words(seed, jnp.arange(1000, dtype=jnp.uint32)),
-                                          cell_keys(seed, 1, 2), t))
-    assert not mask[:, 0, 0].any() and mask[:, 0, 1].all()
+                                          pair_keys(seed, 2, 2), t))
+    assert not mask[:, 0, 0].any() and mask[:, 0, 1].all() and mask[:, 1, 0].all() and not mask[:, 1, 1].any()
 
 
 def test_draws_uniform_chi_square():
-    """Top 8 bits of 2^20 draws: chi-square with 255 degrees of freedom, p-value > 1e-4."""
+    """2^20 pair draws: each cell's uniform in 256 bins, and the pair's two uniforms jointly in
+    16 x 16 bins (independent halves): chi-square with 255 degrees of freedom, p-value > 1e-4."""
     from scipy import stats
 
-    from cimjax.kernels import pbit_bits
-
-    seed, a, c, _ = _counters(jax.random.PRNGKey(21), 16, 256, 256, 0.5)
-    top = np.asarray(pbit_bits(a[:, None, None], c[None])).ravel() >> 23
-    counts = np.bincount(top, minlength=256)
-    assert stats.chisquare(counts).pvalue > 1e-4
+    _, a, c, _ = _counters(jax.random.PRNGKey(21), 32, 256, 128, 0.5)
+    even, odd = (np.asarray(u).ravel() for u in pair_uniforms(pair_word(a[:, None, None], c[None])))
+    for bins in (even >> 8, odd >> 8, (even >> 12) * 16 + (odd >> 12)):
+        assert stats.chisquare(np.bincount(bins, minlength=256)).pvalue > 1e-4
 
 
 def _corr_ok(u, v):
@@ -127,6 +154,24 @@ def test_masks_independent_across_samples_reads_layers_seeds_and_cells():
     # Sample ids sharing low bits, and the same sample in a far-away id range.
     _, a3, c3, t3 = _counters(k, 16, n, m, p, samples=np.arange(16) + 2**20)
     _corr_ok(masks, pbit_mask_reference(a3, c3, t3))
+
+
+@pytest.mark.parametrize("p_even,p_odd", [(0.5, 0.5), (0.1, 0.9), (1 / 3, 0.013)])
+def test_the_two_cells_of_a_row_pair_keep_independently(p_even, p_odd):
+    """The two cells of a pair share one 32-bit draw: their keep decisions must still be
+    independent. Over 64 x 128 x 128 = 1.05e6 pairs the joint keep count lies within 5 binomial
+    sigmas of n q_e q_o and the Pearson correlation within 5 / sqrt(n) (CLT). A complementary or
+    identical split of the draw (as the [W; +A; -A] noise rows would feel) gives |r| near 1."""
+    batch, n, m = 64, 256, 128
+    p = jnp.asarray(np.tile([[p_even], [p_odd]], (n // 2, m)), jnp.float32)
+    _, a, c, t = _counters(jax.random.PRNGKey(31), batch, n, m, p)
+    mask = np.asarray(pbit_mask_reference(a, c, t))
+    even, odd = mask[:, 0::2], mask[:, 1::2]
+    draws = even.size
+    both = np.logical_and(even, odd).sum()
+    q = _np_quantised(p_even) * _np_quantised(p_odd)
+    assert abs(both - draws * q) <= 5 * np.sqrt(draws * q * (1 - q)), (both, draws * q)
+    _corr_ok(even, odd)
 
 
 def test_same_seed_bit_identical_and_batch_size_invariant():
@@ -161,6 +206,42 @@ def test_xla_and_pallas_interpret_agree():
     yr = pbit_matmul_reference(x, w, t, a, c)
     np.testing.assert_allclose(np.asarray(yp), np.asarray(yr), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(np.asarray(yx), np.asarray(yr), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("r0,r1", [(3, 24), (4, 17)])  # odd start; odd length
+def test_row_blocks_starting_at_any_row_see_those_rows_masks(r0, r1):
+    """Rows r0..r1 read as one block (a crossbar tile), possibly starting inside a row pair,
+    see exactly the masks those rows have in the whole array, on both backends and in the VJP."""
+    key = jax.random.PRNGKey(13)
+    batch, n, m = 6, 24, 10
+    seed, a, c, t = _counters(key, batch, n, m, 0.4)
+    whole = np.asarray(pbit_mask_reference(a, c, t))
+    rows = r1 - r0
+    pk = pair_keys(seed, rows, m, row_offset=r0)
+    np.testing.assert_array_equal(np.asarray(pk), np.asarray(c)[r0 // 2:(r1 + 1) // 2])
+    np.testing.assert_array_equal(np.asarray(pbit_mask_reference(a, pk, t[r0:r1], r0)), whole[:, r0:r1])
+    eye, ones = jnp.eye(rows, dtype=jnp.float32), jnp.ones((rows, m), jnp.float32)
+    for backend, interpret in (("xla", False), ("pallas", True)):
+        for b in (0, batch - 1):
+            y = pbit_matmul(eye, ones, t[r0:r1], jnp.full((rows,), a[b]), pk, row_offset=r0, backend=backend,
+                            interpret=interpret, block_sizes=SMALL)
+            np.testing.assert_array_equal(np.asarray(y), whole[b, r0:r1].astype(np.float32))
+    x = jax.random.normal(jax.random.PRNGKey(1), (batch, rows))
+    w = jax.random.normal(jax.random.PRNGKey(2), (rows, m))
+    g = jax.random.normal(jax.random.PRNGKey(3), (batch, m))
+    _, vjp = jax.vjp(lambda x, w: pbit_matmul(x, w, t[r0:r1], a, pk, row_offset=r0), x, w)
+    _, vjp_ref = jax.vjp(lambda x, w: pbit_matmul_reference(x, w, t[r0:r1], a, pk, r0), x, w)
+    for got, want in zip(vjp(g), vjp_ref(g)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+
+
+def test_bad_pair_keys_and_row_offset_are_errors():
+    _, a, c, t = _counters(jax.random.PRNGKey(0), 2, 4, 4, 0.5)
+    x, w = jnp.ones((2, 4)), jnp.ones((4, 4))
+    with pytest.raises(ValueError, match="row_offset=-1"):
+        pbit_matmul(x, w, t, a, c, row_offset=-1)
+    with pytest.raises(ValueError, match=r"pair_key.shape=\(2, 4\).*\(3, 4\)"):
+        pbit_matmul(x, w, t, a, c, row_offset=1)  # rows 1..4 touch pairs 0, 1 and 2
 
 
 def test_pallas_on_cpu_without_interpret_is_an_error():
@@ -275,8 +356,8 @@ def test_keep_rate_1e8_draws(p):
     _, a, c, t = _counters(jax.random.PRNGKey(31), batch, n, m, p)
     y = pbit_matmul(jnp.ones((batch, n), jnp.float32), jnp.ones((n, m), jnp.float32), t, a, c)
     kept = float(np.sum(np.asarray(y, np.float64)))
-    draws = batch * n * m
-    assert abs(kept - draws * p) < 5 * np.sqrt(draws * p * (1 - p))
+    draws, q = batch * n * m, _np_quantised(p)
+    assert abs(kept - draws * q) < 5 * np.sqrt(draws * q * (1 - q))
 
 
 def _fmix32_inverse(h: int) -> int:

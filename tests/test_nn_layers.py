@@ -9,7 +9,7 @@ import pytest
 
 from cimjax.errors import CimjaxError, ConfigError
 from cimjax.crossbar import CrossbarConfig
-from cimjax.kernels import cell_keys, keep_threshold, pbit_mask_reference, sample_words, seed_words
+from cimjax.kernels import keep_threshold, pair_keys, pbit_mask_reference, sample_words, seed_words
 from cimjax.nn import (CrossbarDense, CrossbarMLP, check_dataset, mc_predict, sinusoidal_embedding,
                        summarize_samples, warn_narrow_spread)
 from cimjax.nn import _engine
@@ -142,7 +142,7 @@ def test_layer_gradients_match_materialised_mask_reference(rescale, monkeypatch)
     val, (gp, gx) = jax.value_and_grad(layer_loss, argnums=(0, 1))(params, x)
     read_key = seen[-1]
     seed = seed_words(read_key)
-    mask = pbit_mask_reference(sample_words(seed, ids), cell_keys(seed, 7, 5),
+    mask = pbit_mask_reference(sample_words(seed, ids), pair_keys(seed, 7, 5),
                                keep_threshold(jnp.full((7, 5), keep, jnp.float32)))
 
     def ref_loss(p, x):

@@ -28,7 +28,7 @@ from cimjax.crossbar._mapping import map_weights, program_cells
 from cimjax.crossbar._nonideal import resolved_read_noise
 from cimjax.crossbar._periphery import adc, adc_full_scale, dac, read_noise_std
 from cimjax.crossbar._probability import keep_probability
-from cimjax.kernels import cell_keys, keep_threshold, normal_from_counters, sample_words, seed_words
+from cimjax.kernels import keep_threshold, normal_from_counters, pair_keys, sample_words, seed_words
 from cimjax.kernels import gaussian_read, moment_weights, pbit_matmul_refresh
 from cimjax.kernels import BlockSizes, pbit_matmul, resolve_backend
 
@@ -222,7 +222,7 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
     refresh = pbit.refresh if mode == "refresh" else 1
     if mode in ("exact", "refresh"):
         threshold = keep_threshold(p)
-        ckeys = cell_keys(seed, n, cols)
+        pkeys = pair_keys(seed, n, cols)
         skeys = sample_words(seed, ids, refresh)
     merge = mapping.merged
     full_scale = adc_full_scale(periphery, config.tile.rows, mapping.adc_gain)
@@ -235,11 +235,13 @@ def _read(x, weights, key, keep_prob, sample_index, *, config, backend, block_si
         xt, ct = xin[:, rows], cells[rows]
         if mode == "off":
             yt = jnp.dot(xt, ct, precision=lax.Precision.HIGHEST)
-        elif refresh > 1 and sample_index is None:
-            yt = pbit_matmul_refresh(xt, ct, threshold[rows], seed, ckeys[rows], refresh)
         else:
-            yt = pbit_matmul(xt, ct, threshold[rows], skeys, ckeys[rows], block_sizes=block_sizes,
-                             backend=backend, interpret=interpret)
+            pt = pkeys[r0 // 2:(rows.stop + 1) // 2]  # the row pairs this tile's rows belong to
+            if refresh > 1 and sample_index is None:
+                yt = pbit_matmul_refresh(xt, ct, threshold[rows], seed, pt, refresh, row_offset=r0)
+            else:
+                yt = pbit_matmul(xt, ct, threshold[rows], skeys, pt, row_offset=r0, block_sizes=block_sizes,
+                                 backend=backend, interpret=interpret)
         if read_noise > 0:
             z = normal_from_counters(seed, ids, cols, col_offset=t * cols, words=(4, 5))
             yt = yt + read_noise_std(xt, read_noise) * z

@@ -2,17 +2,23 @@
 
 `pbit_matmul` computes x @ (w * K) with every mask bit K drawn inside the product from a
 counter-based hash of (read seed, sample, row, column), in XLA or as a Pallas kernel,
-with a custom VJP that regenerates the masks. The crossbar (`cimjax.crossbar`) builds
+with a custom VJP that regenerates the masks. Two cells (a row pair) share one 32-bit
+draw, so keep probabilities are resolved to 2^-PROBABILITY_BITS = 2^-16. The crossbar (`cimjax.crossbar`) builds
 reads on top of it.
 """
 
 from cimjax.kernels._hash import N_SEED_WORDS as N_SEED_WORDS
-from cimjax.kernels._hash import cell_keys as cell_keys
+from cimjax.kernels._hash import PROBABILITY_BITS as PROBABILITY_BITS
+from cimjax.kernels._hash import cell_uniforms as cell_uniforms
 from cimjax.kernels._hash import fmix32 as fmix32
 from cimjax.kernels._hash import keep_threshold as keep_threshold
 from cimjax.kernels._hash import mix32 as mix32
 from cimjax.kernels._hash import normal_from_counters as normal_from_counters
-from cimjax.kernels._hash import pbit_bits as pbit_bits
+from cimjax.kernels._hash import pair_count as pair_count
+from cimjax.kernels._hash import pair_keys as pair_keys
+from cimjax.kernels._hash import pair_uniforms as pair_uniforms
+from cimjax.kernels._hash import pair_word as pair_word
+from cimjax.kernels._hash import row_keys as row_keys
 from cimjax.kernels._hash import sample_words as sample_words
 from cimjax.kernels._hash import seed_words as seed_words
 from cimjax.kernels._modes import gaussian_read as gaussian_read
@@ -29,7 +35,7 @@ from cimjax.kernels._pbit_matmul_pallas import pbit_matmul_pallas as pbit_matmul
 __all__ = [
     "BACKENDS",
     "BlockSizes",
-    "cell_keys",
+    "cell_uniforms",
     "fmix32",
     "gaussian_read",
     "keep_threshold",
@@ -38,12 +44,17 @@ __all__ = [
     "N_SEED_WORDS",
     "normal_from_counters",
     "pbit_mask_reference",
-    "pbit_bits",
+    "pair_count",
+    "pair_keys",
+    "pair_uniforms",
+    "pair_word",
     "pbit_matmul",
     "pbit_matmul_pallas",
     "pbit_matmul_reference",
     "pbit_matmul_refresh",
+    "PROBABILITY_BITS",
     "resolve_backend",
+    "row_keys",
     "sample_words",
     "seed_words",
 ]

@@ -2,23 +2,33 @@
 
 Every random quantity of a crossbar read is a pure function of counters, so it can
 be regenerated anywhere (inside a fused product, in the backward pass, on another
-device) without storing it:
+device) without storing it. The cells of a crossbar are grouped in row pairs (rows
+2j and 2j+1 of column m); one 32-bit draw per (sample, pair) gives both cells a
+16-bit uniform::
 
     sample key  a_b  = fmix32(group_b * GOLDEN + s0)          (B,)
-    cell key    c_nm = fmix32(row_n * n_cols + col_m + s1)     (N, M)
-    P-bit draw  h    = mix32(a_b ^ c_nm)                       (never stored)
-    kept             = (h >> 1) < round(p_nm * 2^31)
+    pair key    P_jm = fmix32(j * n_cols + m + s1)             (ceil(N/2), M)
+    pair draw   h    = mix32(a_b ^ P_jm);  h ^= h >> 16        (never stored)
+    uniforms    u_2j = h & 0xFFFF,  u_2j+1 = h >> 16
+    kept             = u_nm < round(p_nm * 2^16)
 
 `fmix32` is MurmurHash3's 32-bit finaliser, a bijection of uint32; the sample and
-cell keys are therefore distinct for distinct counters (no two cells of a layer, and
+pair keys are therefore distinct for distinct counters (no two pairs of a layer, and
 no two samples of a read, share a stream). The per-draw `mix32` is the core of fmix32
-(multiply, xorshift, multiply) without the outer xorshifts: its inputs are already
-full-avalanche words and only its top 31 bits are used, which the final multiply
-mixes from every input bit. It is the innermost loop of every read, so two xorshifts
-less is about 20% more draws per second on a CPU. The comparison uses 31 bits so that
-p = 0 and p = 1 are exact (2^31 fits in uint32); the keep probability is resolved to
-2^-31. Seeds s0..s5 are drawn from the read's JAX key with `jax.random.bits`, so reads
-with different keys are independent.
+(multiply, xorshift, multiply); the final xorshift folds the well-mixed high half
+into the low half. Without it the low half would be the product's low bits, which
+ignore bit 31 of a_b ^ P_jm: two pairs whose keys differ in one high bit would then
+have strongly correlated even-row masks (measured |r| 0.25 for bit 28, 1 for bit 31,
+against 0.003 and the high half's 0.28 with it). h is a bijection of a_b ^ P_jm, so
+the two halves of one draw are exactly independent uniforms. The draw is the
+innermost loop of every read and its two multiplies are its cost: sharing one draw
+between two cells halves them.
+
+Probability resolution: PROBABILITY_BITS = 16. The threshold round(p * 2^16) is an
+integer in [0, 2^16], so the keep probability is p quantised to a multiple of 2^-16,
+at most 2^-17 from p; p = 0 never keeps (no u is below 0) and p = 1 always keeps
+(every u is below 2^16). Seeds s0..s5 are drawn from the read's JAX key with
+`jax.random.bits`, so reads with different keys are independent.
 """
 
 from __future__ import annotations
@@ -29,9 +39,11 @@ import numpy as np
 
 # Odd multiplier (2^32 / golden ratio): makes `group * GOLDEN + s0` a bijection of uint32.
 GOLDEN = np.uint32(0x9E3779B9)
-THRESHOLD_BITS = 31
+# Keep probabilities are resolved to 2^-16: two cells share one 32-bit draw.
+PROBABILITY_BITS = 16
+_HALF = np.uint32(2**PROBABILITY_BITS - 1)
 N_SEED_WORDS = 6
-# Word roles: 0 sample key, 1 cell key (P-bit masks); 2, 3 moment-mode normals; 4, 5 read noise.
+# Word roles: 0 sample key, 1 pair key (P-bit masks); 2, 3 moment-mode normals; 4, 5 read noise.
 
 
 def fmix32(x: jax.Array) -> jax.Array:
@@ -63,25 +75,80 @@ def sample_words(seed: jax.Array, sample_index: jax.Array, refresh: int = 1, wor
     return fmix32(group * GOLDEN + seed[word])
 
 
-def cell_keys(seed: jax.Array, n_rows: int, n_cols: int, row_offset: int = 0, word: int = 1) -> jax.Array:
-    """Per-cell keys c_nm (n_rows, n_cols) uint32 of rows row_offset.. of an n_cols-wide array."""
-    rows = jax.lax.broadcasted_iota(jnp.uint32, (n_rows, n_cols), 0) + jnp.uint32(row_offset)
-    cols = jax.lax.broadcasted_iota(jnp.uint32, (n_rows, n_cols), 1)
-    return fmix32(rows * jnp.uint32(n_cols) + cols + seed[word])
+def pair_count(n_rows: int, row_offset: int = 0) -> int:
+    """How many row pairs rows row_offset..row_offset+n_rows-1 touch (the first pair is row_offset // 2)."""
+    return (row_offset + n_rows + 1) // 2 - row_offset // 2
 
 
-def pbit_bits(sample_key: jax.Array, cell_key: jax.Array) -> jax.Array:
-    """The 31-bit uniform draw of each (sample, cell): broadcasts a_b against c_nm."""
-    return mix32(sample_key ^ cell_key) >> 1
+def pair_keys(seed: jax.Array, n_rows: int, n_cols: int, row_offset: int = 0, word: int = 1) -> jax.Array:
+    """Pair keys P_jm (pair_count(n_rows, row_offset), n_cols) uint32 of rows row_offset.. of an n_cols-wide array.
+
+    Row n of the array belongs to pair j = n // 2, so a slice of rows that starts at an
+    odd row starts with the second cell of its first pair.
+    """
+    shape = (pair_count(n_rows, row_offset), n_cols)
+    pairs = jax.lax.broadcasted_iota(jnp.uint32, shape, 0) + jnp.uint32(row_offset // 2)
+    cols = jax.lax.broadcasted_iota(jnp.uint32, shape, 1)
+    return fmix32(pairs * jnp.uint32(n_cols) + cols + seed[word])
+
+
+def pair_word(sample_key: jax.Array, pair_key: jax.Array) -> jax.Array:
+    """The 32-bit draw h of each (sample, row pair, column): broadcasts a_b against P_jm."""
+    h = mix32(sample_key ^ pair_key)
+    return h ^ (h >> 16)
+
+
+def pair_uniforms(word: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The 16-bit uniforms (even row, odd row) of a pair draw, each uint32 in [0, 2^16)."""
+    return word & _HALF, word >> PROBABILITY_BITS
+
+
+def row_keys(pair_key: jax.Array, n_rows: int, row_offset: int = 0) -> tuple[jax.Array, jax.Array]:
+    """Per-cell view of pair keys: each row's pair key (n_rows, M) and the shift (n_rows, 1) of its half.
+
+    `cell_uniforms(a, keys, shifts)` then gives every cell its uniform with one draw per
+    cell (the draw is the pair's, so both cells of a pair see the same h). Rows are
+    rows row_offset.. of the array, `pair_key` as `pair_keys` returns it for them.
+    """
+    parity = row_offset % 2
+    keys = jnp.repeat(pair_key, 2, axis=0)[parity:parity + n_rows]
+    shifts = (np.arange(parity, parity + n_rows, dtype=np.uint32) % 2 * PROBABILITY_BITS)[:, None]
+    return keys, jnp.asarray(shifts)
+
+
+def cell_uniforms(sample_key: jax.Array, keys: jax.Array, shifts: jax.Array) -> jax.Array:
+    """The 16-bit uniform u (uint32 in [0, 2^16)) of each (sample, cell), from `row_keys`; broadcasts."""
+    return (pair_word(sample_key, keys) >> shifts) & _HALF
+
+
+def align_pairs(x, w, threshold, row_offset: int):
+    """Pads rows so that row 0 is the first cell of a pair and the row count is even.
+
+    Returns (x (B, 2P), w (2P, M), threshold (2P, M)) for the P pairs the rows touch.
+    Padding rows carry x = 0, w = 0 and threshold 0 (never kept), so they never change y.
+    """
+    lead = row_offset % 2
+    trail = (lead + x.shape[1]) % 2
+    if not (lead or trail):
+        return x, w, threshold
+    rows = ((lead, trail), (0, 0))
+    return jnp.pad(x, ((0, 0), (lead, trail))), jnp.pad(w, rows), jnp.pad(threshold, rows)
+
+
+def split_pairs(arr):
+    """(2P, ...) rows -> (even rows, odd rows), each (P, ...)."""
+    pairs = arr.reshape(arr.shape[0] // 2, 2, *arr.shape[1:])
+    return pairs[:, 0], pairs[:, 1]
 
 
 def keep_threshold(p: jax.Array) -> jax.Array:
-    """Per-cell threshold round(p * 2^31) as uint32; a cell is kept when its draw is below it."""
+    """Per-cell threshold round(p * 2^16), uint32 in [0, 2^16]; a cell is kept when its uniform is below it.
+
+    The keep probability is threshold / 2^16, within 2^-17 of p; p = 0 and p = 1 are exact.
+    """
     p = jnp.clip(jnp.asarray(p, jnp.float32), 0.0, 1.0)
-    # float32 cannot hold every integer below 2^31; p * 2^31 is rounded to 24 significant
-    # bits, which is far below any keep-rate resolution a test or a device can see.
-    t = jnp.round(p.astype(jnp.float32) * np.float32(2.0**THRESHOLD_BITS))
-    return jnp.minimum(t, np.float32(2.0**THRESHOLD_BITS)).astype(jnp.uint32)
+    # p * 2^16 is exact in float32 (a power-of-two scale) and rounds to an integer in [0, 2^16].
+    return jnp.round(p * np.float32(2.0**PROBABILITY_BITS)).astype(jnp.uint32)
 
 
 def uniform_from_bits(h: jax.Array) -> jax.Array:

@@ -2,7 +2,8 @@
 
 * refresh: the P-bits are rewritten every k reads, so k consecutive samples share one
   mask and a group's product is one matrix product (x_g (k, N) @ (w * K_g)). Masks are
-  those of `pbit_matmul` with sample key fmix32((sample // k) * GOLDEN + s0).
+  those of `pbit_matmul` with sample key fmix32((sample // k) * GOLDEN + s0); one mask
+  per group is cheap next to its product, so each cell draws its pair's word itself.
 * moment: an APPROXIMATION. Given x, each output of a read is a weighted sum of many
   independent kept-or-dropped cells, so by the CLT (local reparameterisation, Kingma
   et al. 2015) it is drawn as one Gaussian with the read's exact mean and variance.
@@ -22,16 +23,16 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from cimjax.kernels._hash import GOLDEN, fmix32, normal_from_counters, pbit_bits
+from cimjax.kernels._hash import GOLDEN, cell_uniforms, fmix32, normal_from_counters, row_keys
 
 
 def pbit_matmul_refresh(x: jax.Array, w: jax.Array, threshold: jax.Array, seed: jax.Array,
-                        cell_key: jax.Array, refresh: int) -> jax.Array:
+                        pair_key: jax.Array, refresh: int, row_offset: int = 0) -> jax.Array:
     """Read y (B, M) of samples 0..B-1 where `refresh` consecutive samples share a mask.
 
     Args:
       x: (B, N) float32; sample ids are the batch positions 0..B-1.
-      w, threshold, cell_key: (N, M) as in `pbit_matmul`.
+      w, threshold: (N, M) and pair_key (P, M), row_offset: as in `pbit_matmul`.
       seed: (6,) uint32 seed words of the read.
       refresh: k >= 1.
 
@@ -42,11 +43,12 @@ def pbit_matmul_refresh(x: jax.Array, w: jax.Array, threshold: jax.Array, seed: 
     groups = -(-batch // refresh)
     xg = jnp.pad(x, ((0, groups * refresh - batch), (0, 0))).reshape(groups, refresh, n)
     keys = fmix32(jnp.arange(groups, dtype=jnp.uint32) * GOLDEN + seed[0])
+    cells, shifts = row_keys(pair_key, n, row_offset)
 
     @jax.checkpoint
     def group(args):
         xs, a = args
-        masked = jnp.where(pbit_bits(a, cell_key) < threshold, w, 0.0)
+        masked = jnp.where(cell_uniforms(a, cells, shifts) < threshold, w, 0.0)
         return jnp.dot(xs, masked, precision=lax.Precision.HIGHEST)
 
     y = lax.map(group, (xg, keys))

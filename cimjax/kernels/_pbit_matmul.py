@@ -8,12 +8,18 @@ MC-dropconnect matrix-vector product::
 
 K is a pure function of counters (see `_hash`): it is regenerated inside the product
 and again in the backward pass, so memory stays O(B*M + N*M) and no mask is stored.
-On the XLA path the forward walks the rows in blocks; each row adds the elementwise
-term x[:, n] * where(draw < t[n], w[n], 0) to a (B, M) accumulator, which XLA:CPU
-compiles to one vectorised loop per block (hash, select and multiply-add in registers).
-The backward pass uses the same accumulate-don't-reduce form twice: dx is the forward
-read of g through the transposed crossbar (a walk over columns into a (B, N) total),
-and dw walks the samples, adding x[b]^T g[b] * K_b to an (N, M) total.
+The rows are taken in pairs, the two cells of a pair sharing one 32-bit draw.
+
+On the XLA path the forward walks the row pairs in blocks; each pair adds two
+elementwise terms x[:, n] * where(u < t[n], w[n], 0) to an accumulator, which XLA:CPU
+compiles to one vectorised loop per block (draw, select and masked multiply-add in
+registers). Both rows of a pair add into the same output element, so one draw feeds
+both. From 16 samples up the accumulator is held transposed, (M, B): the loop then
+runs along the samples, so a block's inputs x stay in L1 while its cell arrays are
+broadcast. The backward pass uses the same accumulate-don't-reduce form: dx walks the
+columns into an (N, B) total and dw walks the samples, adding x[b]^T g[b] * K_b to an
+(N, M) total. There the two cells of a pair land in different output elements, which
+an XLA loop computes independently, so each cell draws its pair's word itself.
 
 Layout (as the Pallas ops files of jax): the XLA path below, the Pallas GPU kernel in
 `pbit_matmul_pallas.py`, `BlockSizes`, and the plain-jnp `*_reference` functions.
@@ -28,8 +34,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from cimjax.kernels._hash import pbit_bits
 from cimjax.errors import ConfigError
+from cimjax.kernels._hash import (align_pairs, cell_uniforms, pair_count, pair_uniforms, pair_word, row_keys,
+                                  split_pairs)
 
 BACKENDS = ("auto", "xla", "pallas")
 
@@ -41,18 +48,19 @@ class BlockSizes:
     Attributes:
       batch_chunk: samples per step of the XLA path's loop over the batch, in the forward
         and in the backward's dx pass (None takes the whole batch in one step).
-      block_rows: crossbar rows per step of the XLA forward's loop over the rows; each
-        step is one vectorised elementwise pass over the (B, M) accumulator. The
-        backward uses it too, as columns per step of its dx pass and samples per
-        step of its dw pass.
+      block_rows: crossbar rows per step of the XLA forward's loop over the rows, taken
+        as block_rows // 2 row pairs (at least one); each step is one vectorised
+        elementwise pass over the (M, B) accumulator. The backward uses it too, as
+        columns per step of its dx pass and samples per step of its dw pass.
       block_b: samples per Pallas program.
       block_m: crossbar columns per Pallas program.
-      block_n: crossbar rows per step of a Pallas program's inner loop.
+      block_n: crossbar rows per step of a Pallas program's inner loop (block_n // 2
+        row pairs, at least one).
     """
 
     batch_chunk: int | None = None
-    # Measured on a 2-core Xeon (AVX-512): 16-64 rows run at the same speed; below 16 XLA
-    # fuses the step's row slice into the kernel and the loop is no longer vectorised.
+    # Measured on a 2-core Xeon (AVX-512): 16-32 rows run at the same speed, 64 about 15%
+    # slower; below 16 XLA fuses the step's slices into the loop, which then runs ~5x slower.
     block_rows: int = 32
     block_b: int = 16
     block_m: int = 64
@@ -91,103 +99,183 @@ def resolve_backend(backend: str, interpret: bool = False) -> str:
 # ----------------------------------------------------------------------------- references
 
 
-def pbit_mask_reference(sample_key: jax.Array, cell_key: jax.Array, threshold: jax.Array) -> jax.Array:
-    """Materialised P-bit mask K (B, N, M) bool: True where the cell keeps its weight."""
-    return pbit_bits(sample_key[:, None, None], cell_key[None, :, :]) < threshold[None, :, :]
+def pbit_mask_reference(sample_key: jax.Array, pair_key: jax.Array, threshold: jax.Array,
+                        row_offset: int = 0) -> jax.Array:
+    """Materialised P-bit mask K (B, N, M) bool: True where the cell keeps its weight.
+
+    The definition the fused paths must reproduce: cell (n, m) of sample b is kept when
+    its 16-bit half of the pair draw h(a_b, P[(n + row_offset % 2) // 2, m]) is below
+    threshold[n, m] (see `_hash`). One draw per cell, no pair shared: an oracle, not fast.
+    """
+    keys, shifts = row_keys(pair_key, threshold.shape[0], row_offset)
+    return cell_uniforms(sample_key[:, None, None], keys[None], shifts[None]) < threshold[None]
 
 
-def pbit_matmul_reference(x, w, threshold, sample_key, cell_key) -> jax.Array:
+def pbit_matmul_reference(x, w, threshold, sample_key, pair_key, row_offset: int = 0) -> jax.Array:
     """Plain-jnp read with the mask materialised: einsum('bn,bnm->bm', x, w * K). O(B*N*M) memory."""
-    mask = pbit_mask_reference(sample_key, cell_key, threshold)
+    mask = pbit_mask_reference(sample_key, pair_key, threshold, row_offset)
     return jnp.einsum("bn,bnm->bm", x, jnp.where(mask, w[None, :, :], 0.0))
 
 
 # ----------------------------------------------------------------------------- XLA path
 
 
+# Independent accumulation chains per step, so a step is not bound by the FMA latency.
+_CHAINS = 4
+
+
+def _accumulate(acc, terms):
+    """acc + the sum of the kept values of (keep, value) terms, dropped ones skipped.
+
+    Term i goes to chain i % _CHAINS as select(keep, s + value, s), which XLA:CPU emits as
+    one masked FMA per term on AVX-512; the chains are summed pairwise at the end.
+    """
+    sums = [acc] + [None] * (_CHAINS - 1)
+    for i, (keep, value) in enumerate(terms):
+        s = sums[i % _CHAINS]
+        sums[i % _CHAINS] = jnp.where(keep, value, 0.0) if s is None else jnp.where(keep, s + value, s)
+    sums = [s for s in sums if s is not None]
+    while len(sums) > 1:
+        sums = [sums[i] + sums[i + 1] if i + 1 < len(sums) else sums[i] for i in range(0, len(sums), 2)]
+    return sums[0]
+
+
+def _walk(terms, acc, blocks):
+    """A scan over blocks, adding each block's kept terms to the accumulator."""
+    return lax.scan(lambda acc, block: (_accumulate(acc, terms(block)), None), acc, blocks)[0]
+
+
+def _blocks(arr, size, steps):
+    """(K, ...) -> (steps, size, ...), zero-padded along K."""
+    pad = steps * size - arr.shape[0]
+    return jnp.pad(arr, ((0, pad),) + ((0, 0),) * (arr.ndim - 1)).reshape(steps, size, *arr.shape[1:])
+
+
 def _chunked(x, a, bc):
     """Pads the batch to a multiple of bc and splits it into (steps, bc, ...) chunks."""
-    batch = x.shape[0]
-    steps = -(-batch // bc)
-    pad = steps * bc - batch
-    x = jnp.pad(x, ((0, pad), (0, 0)))
-    a = jnp.pad(a, (0, pad))
-    return x.reshape(steps, bc, x.shape[1]), a.reshape(steps, bc)
+    steps = -(-x.shape[0] // bc)
+    return _blocks(x, bc, steps), _blocks(a, bc, steps)
 
 
-def _forward_rows(x, w, threshold, sample_key, cell_key, nr):
-    """y (B, M) of one batch chunk: a scan over blocks of nr rows, each an unrolled sum of rows.
+# Batches from these sizes on accumulate transposed, (cells, samples): the loop then runs
+# along the samples with the cell arrays broadcast, which keeps a block's inputs in L1.
+# Measured on a 2-core Xeon: the forward 1.3-1.8x faster from 16 samples up, the dx pass
+# 1.2x at 256 and even at 64; smaller batches run along the cells.
+_FORWARD_TRANSPOSE_MIN_BATCH = 16
+_DX_TRANSPOSE_MIN_BATCH = 64
 
-    A row's contribution x[:, n] * where(draw < t[n], w[n], 0) is elementwise over (B, M),
-    so one step is a single vectorised loop that hashes, selects and accumulates in
-    registers; a reduction over rows inside one fused kernel is not vectorised by XLA:CPU.
+
+def _orientation(batch, min_batch):
+    """(cell, sample, transposed): how a cell vector and a sample vector broadcast into the accumulator."""
+    column, row = (lambda v: v[:, None]), (lambda v: v[None, :])
+    return (column, row, True) if batch >= min_batch else (row, column, False)
+
+
+def _forward_pairs(x, w, threshold, sample_key, pair_key, npairs):
+    """y (B, M) of one batch chunk: a scan over blocks of npairs row pairs into an (M, B) total (or (B, M)).
+
+    A pair's two terms x[:, n] * where(u < t[n], w[n], 0) are elementwise over (M, B) and
+    add into the same element, so one step is a single vectorised loop that draws once
+    per pair, selects and accumulates in registers; a reduction over rows inside one
+    fused kernel is not vectorised by XLA:CPU.
     """
-    batch, n = x.shape
-    m = w.shape[1]
-    steps = -(-n // nr)
-    pad = steps * nr - n
-    # Padding rows carry x = 0 and threshold 0 (never kept), so they never change y.
-    xs = jnp.pad(x.T, ((0, pad), (0, 0))).reshape(steps, nr, batch)
-    ws, ts, cs = (jnp.pad(arr, ((0, pad), (0, 0))).reshape(steps, nr, m) for arr in (w, threshold, cell_key))
-    a = sample_key[:, None]
+    batch = x.shape[0]
+    pairs, m = pair_key.shape
+    steps = -(-pairs // npairs)
+    # Padding pairs carry x = 0 and threshold 0 (never kept), so they never change y.
+    # One packed array per step (x halves; keys, thresholds and weights as uint32 words)
+    # gives each step's slice many users, so XLA keeps it out of the loop it feeds.
+    xs = _blocks(jnp.stack(split_pairs(x.T), axis=1), npairs, steps)
+    we, wo = (lax.bitcast_convert_type(half, jnp.uint32) for half in split_pairs(w))
+    cs = _blocks(jnp.stack([pair_key, *split_pairs(threshold), we, wo], axis=1), npairs, steps)
+    cell, sample, transposed = _orientation(batch, _FORWARD_TRANSPOSE_MIN_BATCH)
+    a = sample(sample_key)
 
-    def step(acc, block):
-        xb, wb, tb, cb = block
-        for j in range(nr):
-            keep = pbit_bits(a, cb[j][None, :]) < tb[j][None, :]
-            acc = acc + xb[j][:, None] * jnp.where(keep, wb[j][None, :], 0.0)
-        return acc, None
+    def terms(block):
+        xb, cb = block
+        for j in range(npairs):
+            pk, te, to, we, wo = (cell(cb[j, i]) for i in range(5))
+            we, wo = (lax.bitcast_convert_type(v, jnp.float32) for v in (we, wo))
+            even, odd = pair_uniforms(pair_word(a, pk))
+            yield even < te, sample(xb[j, 0]) * we
+            yield odd < to, sample(xb[j, 1]) * wo
 
-    y, _ = lax.scan(step, jnp.zeros((batch, m), jnp.float32), (xs, ws, ts, cs))
-    return y
-
-
-def _forward_xla(x, w, threshold, sample_key, cell_key, block_sizes):
-    batch, n = x.shape
-    nr = min(block_sizes.block_rows, n)
-    if block_sizes.batch_chunk is None or block_sizes.batch_chunk >= batch:
-        return _forward_rows(x, w, threshold, sample_key, cell_key, nr)
-    bc = block_sizes.batch_chunk
-    xs, As = _chunked(x, sample_key, bc)
-    y = lax.map(lambda args: _forward_rows(args[0], w, threshold, args[1], cell_key, nr), (xs, As))
-    return y.reshape(-1, w.shape[1])[:batch]
+    if transposed:
+        return _walk(terms, jnp.zeros((m, batch), jnp.float32), (xs, cs)).T
+    return _walk(terms, jnp.zeros((batch, m), jnp.float32), (xs, cs))
 
 
-def _dw_samples(x, g, threshold, sample_key, cell_key, nb):
+def _batch_chunks(fn, x, sample_key, batch_chunk):
+    """fn(x, sample_key) -> (B, K), run on chunks of batch_chunk samples (all at once when None)."""
+    batch = x.shape[0]
+    if batch_chunk is None or batch_chunk >= batch:
+        return fn(x, sample_key)
+    xs, As = _chunked(x, sample_key, batch_chunk)
+    y = lax.map(lambda args: fn(*args), (xs, As))
+    return y.reshape(-1, y.shape[-1])[:batch]
+
+
+def _forward_xla(x, w, threshold, sample_key, pair_key, block_sizes):
+    npairs = max(1, min(block_sizes.block_rows // 2, pair_key.shape[0]))
+    return _batch_chunks(lambda x, a: _forward_pairs(x, w, threshold, a, pair_key, npairs), x, sample_key,
+                         block_sizes.batch_chunk)
+
+
+def _dx_columns(g, w, threshold, sample_key, pair_key, nc):
+    """dx (B, N) = g @ (w * K)^T: a scan over blocks of nc columns into an (N, B) total (or (B, N)).
+
+    Column m's term g[:, m] * where(K[:, :, m], w[:, m], 0) is elementwise over (N, B);
+    the two rows of a pair are different elements here, so each cell draws its own word.
+    """
+    batch, m = g.shape
+    n = w.shape[0]
+    keys, shifts = row_keys(pair_key, n)
+    steps = -(-m // nc)
+    # Padding columns carry g = 0 and threshold 0, so they add nothing.
+    gs, ws, ts, ks = (_blocks(arr.T, nc, steps) for arr in (g, w, threshold, keys))
+    cell, sample, transposed = _orientation(batch, _DX_TRANSPOSE_MIN_BATCH)
+    a, shifts = sample(sample_key), cell(shifts[:, 0])
+
+    def terms(block):
+        gb, wb, tb, kb = block
+        for j in range(nc):
+            yield cell_uniforms(a, cell(kb[j]), shifts) < cell(tb[j]), sample(gb[j]) * cell(wb[j])
+
+    if transposed:
+        return _walk(terms, jnp.zeros((n, batch), jnp.float32), (gs, ws, ts, ks)).T
+    return _walk(terms, jnp.zeros((batch, n), jnp.float32), (gs, ws, ts, ks))
+
+
+def _dw_samples(x, g, threshold, sample_key, pair_key, nb):
     """dw (N, M) = sum_b x[b]^T g[b] * K_b: a scan over blocks of nb samples into an (N, M) total.
 
     Each sample's term where(K_b, x[b, :, None] * g[b, None, :], 0) is elementwise over
     (N, M), so, as in the forward, one step is one vectorised loop and no reduction op.
     """
     batch, n = x.shape
-    m = g.shape[1]
+    keys, shifts = row_keys(pair_key, n)
     steps = -(-batch // nb)
-    pad = steps * nb - batch
     # Padding samples carry x = g = 0, so their terms are zero whatever their masks.
-    xs = jnp.pad(x, ((0, pad), (0, 0))).reshape(steps, nb, n)
-    gs = jnp.pad(g, ((0, pad), (0, 0))).reshape(steps, nb, m)
-    As = jnp.pad(sample_key, (0, pad)).reshape(steps, nb)
+    xs, gs, As = (_blocks(arr, nb, steps) for arr in (x, g, sample_key))
 
-    def step(acc, block):
+    def terms(block):
         xb, gb, ab = block
         for j in range(nb):
-            keep = pbit_bits(ab[j], cell_key) < threshold
-            acc = acc + jnp.where(keep, xb[j][:, None] * gb[j][None, :], 0.0)
-        return acc, None
+            yield cell_uniforms(ab[j], keys, shifts) < threshold, xb[j][:, None] * gb[j][None, :]
 
-    dw, _ = lax.scan(step, jnp.zeros((n, m), jnp.float32), (xs, gs, As))
-    return dw
+    return _walk(terms, jnp.zeros(threshold.shape, jnp.float32), (xs, gs, As))
 
 
-def _backward_xla(x, w, threshold, sample_key, cell_key, g, block_sizes):
-    """dx = g @ (w * K)^T per sample and dw = sum_b x_b^T g_b * K_b, masks regenerated.
+def _backward_xla(x, w, threshold, sample_key, pair_key, g, block_sizes):
+    """dx = g @ (w * K)^T and dw = sum_b x_b^T g_b * K_b, masks regenerated.
 
-    dx is the forward read of g through the transposed crossbar: K[b, n, m] is a function
-    of (sample_key[b], cell_key[n, m]) only, so transposing the cell arrays gives the same
-    masks. Memory O(B*N + B*M + N*M); each pass hashes every draw once.
+    Memory O(B*N + B*M + N*M); each pass draws every cell's word once.
     """
-    dx = _forward_xla(g, w.T, threshold.T, sample_key, cell_key.T, block_sizes)
-    dw = _dw_samples(x, g, threshold, sample_key, cell_key, min(block_sizes.block_rows, x.shape[0]))
+    nr = block_sizes.block_rows
+    nc = min(nr, w.shape[1])
+    dx = _batch_chunks(lambda g, a: _dx_columns(g, w, threshold, a, pair_key, nc), g, sample_key,
+                       block_sizes.batch_chunk)
+    dw = _dw_samples(x, g, threshold, sample_key, pair_key, min(nr, x.shape[0]))
     return dx, dw
 
 
@@ -195,40 +283,44 @@ def _backward_xla(x, w, threshold, sample_key, cell_key, g, block_sizes):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7))
-def _pbit_matmul(x, w, threshold, sample_key, cell_key, block_sizes, backend, interpret):
+def _pbit_matmul(x, w, threshold, sample_key, pair_key, block_sizes, backend, interpret):
     if backend == "pallas":
         from cimjax.kernels._pbit_matmul_pallas import pbit_matmul_pallas
 
-        return pbit_matmul_pallas(x, w, threshold, sample_key, cell_key, block_sizes=block_sizes, interpret=interpret)
-    return _forward_xla(x, w, threshold, sample_key, cell_key, block_sizes)
+        return pbit_matmul_pallas(x, w, threshold, sample_key, pair_key, block_sizes=block_sizes, interpret=interpret)
+    return _forward_xla(x, w, threshold, sample_key, pair_key, block_sizes)
 
 
-def _pbit_matmul_fwd(x, w, threshold, sample_key, cell_key, block_sizes, backend, interpret):
-    y = _pbit_matmul(x, w, threshold, sample_key, cell_key, block_sizes, backend, interpret)
+def _pbit_matmul_fwd(x, w, threshold, sample_key, pair_key, block_sizes, backend, interpret):
+    y = _pbit_matmul(x, w, threshold, sample_key, pair_key, block_sizes, backend, interpret)
     # Residuals are the inputs and counters only: the masks are regenerated in the backward pass.
-    return y, (x, w, threshold, sample_key, cell_key)
+    return y, (x, w, threshold, sample_key, pair_key)
 
 
 def _pbit_matmul_bwd(block_sizes, backend, interpret, residuals, g):
-    x, w, threshold, sample_key, cell_key = residuals
+    x, w, threshold, sample_key, pair_key = residuals
     # The backward pass runs on the XLA path for every backend: same hash, same masks.
-    dx, dw = _backward_xla(x, w, threshold, sample_key, cell_key, g.astype(x.dtype), block_sizes)
+    dx, dw = _backward_xla(x, w, threshold, sample_key, pair_key, g.astype(x.dtype), block_sizes)
     return dx, dw, None, None, None
 
 
 _pbit_matmul.defvjp(_pbit_matmul_fwd, _pbit_matmul_bwd)
 
 
-def pbit_matmul(x: jax.Array, w: jax.Array, threshold: jax.Array, sample_key: jax.Array, cell_key: jax.Array, *,
-                block_sizes: BlockSizes | None = None, backend: str = "auto", interpret: bool = False) -> jax.Array:
-    """Fused read y (B, M) = x @ (w * K) with K[b,n,m] = draw(sample_key[b], cell_key[n,m]) < threshold[n,m].
+def pbit_matmul(x: jax.Array, w: jax.Array, threshold: jax.Array, sample_key: jax.Array, pair_key: jax.Array, *,
+                row_offset: int = 0, block_sizes: BlockSizes | None = None, backend: str = "auto",
+                interpret: bool = False) -> jax.Array:
+    """Fused read y (B, M) = x @ (w * K), K[b,n,m] = (16-bit uniform of cell (n, m) in sample b) < threshold[n,m].
 
     Args:
       x: (B, N) float32 inputs (one row per input vector / sample).
       w: (N, M) float32 signed cell weights.
-      threshold: (N, M) uint32 keep thresholds round(p * 2^31) (see `_hash.keep_threshold`).
+      threshold: (N, M) uint32 keep thresholds round(p * 2^16) (see `_hash.keep_threshold`).
       sample_key: (B,) uint32 per-sample keys (`_hash.sample_words`).
-      cell_key: (N, M) uint32 per-cell keys (`_hash.cell_keys`).
+      pair_key: (P, M) uint32 keys of the row pairs the N rows belong to
+        (`_hash.pair_keys(seed, N, M, row_offset)`, P = `_hash.pair_count(N, row_offset)`).
+      row_offset: index of row 0 within the crossbar; only its parity matters (a row
+        block that starts at an odd row starts with the second cell of a pair).
       block_sizes: tiling; `BlockSizes.get_default()` when None.
       backend: "auto" (Pallas on GPU, XLA elsewhere), "xla" or "pallas".
       interpret: run the Pallas kernel in interpret mode (any platform; for tests).
@@ -237,17 +329,22 @@ def pbit_matmul(x: jax.Array, w: jax.Array, threshold: jax.Array, sample_key: ja
       (B, M) float32. Differentiable w.r.t. x and w (custom VJP, masks regenerated).
 
     Raises:
-      ConfigError: shapes or dtypes that do not match, unknown backend, Pallas on CPU
-        without interpret.
+      ConfigError: shapes or dtypes that do not match, a negative row_offset, unknown
+        backend, Pallas on CPU without interpret.
     """
     backend = resolve_backend(backend, interpret)
     if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
         raise ConfigError(f"x.shape={x.shape} and w.shape={w.shape} must be (B, N) and (N, M)")
-    for name, arr, shape in (("threshold", threshold, w.shape), ("cell_key", cell_key, w.shape),
+    if not isinstance(row_offset, int) or row_offset < 0:
+        raise ConfigError(f"row_offset={row_offset!r} must be a non-negative int")
+    pairs = (pair_count(w.shape[0], row_offset), w.shape[1])
+    for name, arr, shape in (("threshold", threshold, w.shape), ("pair_key", pair_key, pairs),
                              ("sample_key", sample_key, x.shape[:1])):
         if arr.shape != shape or arr.dtype != jnp.uint32:
             raise ConfigError(f"{name}.shape={arr.shape} dtype={arr.dtype} must be {shape} uint32")
     if x.dtype != jnp.float32 or w.dtype != jnp.float32:
         raise ConfigError(f"x.dtype={x.dtype} and w.dtype={w.dtype} must be float32")
     block_sizes = BlockSizes.get_default() if block_sizes is None else block_sizes
-    return _pbit_matmul(x, w, threshold, sample_key, cell_key, block_sizes, backend, bool(interpret))
+    # Outside the custom VJP: the pad's transpose slices the padding rows off dx and dw.
+    x, w, threshold = align_pairs(x, w, threshold, row_offset)
+    return _pbit_matmul(x, w, threshold, sample_key, pair_key, block_sizes, backend, bool(interpret))

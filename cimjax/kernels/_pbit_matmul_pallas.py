@@ -1,12 +1,15 @@
 """Pallas GPU kernel of the fused P-bit read: same counters, same hash, bit-identical masks.
 
 Each program owns a (block_b samples x block_m columns) output tile and walks the
-crossbar rows in steps of block_n, regenerating its slice of the mask on the fly::
+crossbar's row pairs in steps of block_n // 2, regenerating its slice of the mask on
+the fly, one draw per (sample, pair, column) for both cells of the pair::
 
-    acc[b, m] += sum_n x[b, n] * where(draw(a_b, c_nm) < t_nm, w[n, m], 0)
+    acc[b, m] += sum_j xe[b, j] * where(u_even < te[j, m], we[j, m], 0)
+               + xo[b, j] * where(u_odd < to[j, m], wo[j, m], 0)
 
-so a program's live data is O(block_b * block_n * block_m) and no mask reaches HBM.
-Tested on CPU with `interpret=True`.
+where e / o are the even and odd rows. A program's live data is
+O(block_b * block_n * block_m) and no mask reaches HBM. Tested on CPU with
+`interpret=True`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ import jax.numpy as jnp
 from jax import lax
 from jax.experimental import pallas as pl
 
-from cimjax.kernels._hash import pbit_bits
+from cimjax.kernels._hash import align_pairs, pair_uniforms, pair_word, split_pairs
 
 
-def pbit_matmul_kernel(a_ref, x_ref, c_ref, t_ref, w_ref, o_ref, *, block_n: int, n_steps: int):
-    """One output tile: a_ref (bb,), x_ref (bb, N), c/t/w_ref (N, bm), o_ref (bb, bm)."""
+def pbit_matmul_kernel(a_ref, xe_ref, xo_ref, p_ref, te_ref, to_ref, we_ref, wo_ref, o_ref, *, block_pairs: int,
+                       n_steps: int):
+    """One output tile: a_ref (bb,), xe/xo_ref (bb, P), p/te/to/we/wo_ref (P, bm), o_ref (bb, bm)."""
     a = a_ref[...]
 
     def body(i, acc):
-        rows = pl.ds(pl.multiple_of(i * block_n, block_n), block_n)
-        xs = x_ref[:, rows]
-        keep = pbit_bits(a[:, None, None], c_ref[rows, :][None, :, :]) < t_ref[rows, :][None, :, :]
-        contrib = jnp.where(keep, xs[:, :, None] * w_ref[rows, :][None, :, :], 0.0)
+        pairs = pl.ds(pl.multiple_of(i * block_pairs, block_pairs), block_pairs)
+        even, odd = pair_uniforms(pair_word(a[:, None, None], p_ref[pairs, :][None, :, :]))
+        contrib = (jnp.where(even < te_ref[pairs, :][None], xe_ref[:, pairs][:, :, None] * we_ref[pairs, :][None], 0.0)
+                   + jnp.where(odd < to_ref[pairs, :][None], xo_ref[:, pairs][:, :, None] * wo_ref[pairs, :][None],
+                               0.0))
         return acc + jnp.sum(contrib, axis=1)
 
     acc = lax.fori_loop(0, n_steps, body, jnp.zeros(o_ref.shape, jnp.float32))
@@ -46,31 +51,31 @@ def _pad_to(arr, axis, multiple):
     return jnp.pad(arr, widths)
 
 
-@functools.partial(jax.jit, static_argnames=("block_sizes", "interpret"))
-def pbit_matmul_pallas(x, w, threshold, sample_key, cell_key, *, block_sizes, interpret: bool = False):
+@functools.partial(jax.jit, static_argnames=("block_sizes", "interpret", "row_offset"))
+def pbit_matmul_pallas(x, w, threshold, sample_key, pair_key, *, block_sizes, interpret: bool = False,
+                       row_offset: int = 0):
     """Forward read on the Pallas kernel; arguments as `pbit_matmul`. Returns (B, M) float32."""
-    batch, n = x.shape
+    batch = x.shape[0]
     m = w.shape[1]
-    bb, bm, bn = block_sizes.block_b, block_sizes.block_m, block_sizes.block_n
-    # Padding rows carry x = 0 and padding columns are sliced off, so they never change y.
-    x = _pad_to(_pad_to(x, 0, bb), 1, bn)
+    bb, bm = block_sizes.block_b, block_sizes.block_m
+    bp = max(1, block_sizes.block_n // 2)
+    x, w, threshold = align_pairs(x, w, threshold, row_offset)
+    # Padding pairs carry x = 0 and threshold 0, padding columns are sliced off: they never change y.
+    xe, xo = (_pad_to(_pad_to(half.T, 0, bb), 1, bp) for half in split_pairs(x.T))
     a = _pad_to(sample_key, 0, bb)
-    c, t, w = (_pad_to(_pad_to(arr, 0, bn), 1, bm) for arr in (cell_key, threshold, w))
-    bp, np_ = x.shape
-    mp = w.shape[1]
-    kernel = functools.partial(pbit_matmul_kernel, block_n=bn, n_steps=np_ // bn)
+    cells = (pair_key, *split_pairs(threshold), *split_pairs(w))
+    cells = [_pad_to(_pad_to(arr, 0, bp), 1, bm) for arr in cells]
+    bpad, pairs = xe.shape
+    mp = cells[0].shape[1]
+    kernel = functools.partial(pbit_matmul_kernel, block_pairs=bp, n_steps=pairs // bp)
+    samples = pl.BlockSpec((bb, pairs), lambda i, j: (i, 0))
+    columns = pl.BlockSpec((pairs, bm), lambda i, j: (0, j))
     out = pl.pallas_call(
         kernel,
-        out_shape=jax.ShapeDtypeStruct((bp, mp), jnp.float32),
-        grid=(bp // bb, mp // bm),
-        in_specs=[
-            pl.BlockSpec((bb,), lambda i, j: (i,)),
-            pl.BlockSpec((bb, np_), lambda i, j: (i, 0)),
-            pl.BlockSpec((np_, bm), lambda i, j: (0, j)),
-            pl.BlockSpec((np_, bm), lambda i, j: (0, j)),
-            pl.BlockSpec((np_, bm), lambda i, j: (0, j)),
-        ],
+        out_shape=jax.ShapeDtypeStruct((bpad, mp), jnp.float32),
+        grid=(bpad // bb, mp // bm),
+        in_specs=[pl.BlockSpec((bb,), lambda i, j: (i,)), samples, samples] + [columns] * 5,
         out_specs=pl.BlockSpec((bb, bm), lambda i, j: (i, j)),
         interpret=interpret,
-    )(a, x, c, t, w)
+    )(a, xe, xo, *cells)
     return out[:batch, :m]
