@@ -121,13 +121,17 @@ _DEPENDS = {"vae": ("data", "vae"), "classifier": ("data", "classifier"),
 # the training of every stage (cimjax.nn.fit_loss, its batches and optimiser): a new value
 # retrains cached stages rather than loading models trained another way
 TRAINING = 3
+# a stage's own loss, versioned on its own so that a change retrains only that stage
+# (native 2: the mean and variance matched by separate terms, cimjax.sde.train_native)
+STAGE_LOSS = {"native": 2}
 
 
 def stage_config(cfg: DemoConfig, stage: str) -> dict[str, Any]:
     """The fields of `cfg` (and the training version) that determine the checkpoint of `stage`."""
     fields = [f for s in _DEPENDS[stage] for f in STAGES[s]]
     conf = {f: getattr(cfg, f) for f in dict.fromkeys(fields)}
-    return {"stage": stage, "training": TRAINING, **{k: list(v) if isinstance(v, tuple) else v for k, v in conf.items()}}
+    loss = {"loss": STAGE_LOSS[stage]} if stage in STAGE_LOSS else {}
+    return {"stage": stage, "training": TRAINING, **loss, **{k: list(v) if isinstance(v, tuple) else v for k, v in conf.items()}}
 
 
 def config_hash(config: dict[str, Any]) -> str:

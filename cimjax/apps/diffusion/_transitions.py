@@ -6,21 +6,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax.sde import StepRandomness, repeat_passes
+from cimjax.sde import StepRandomness, read_gain, repeat_passes
 
 __all__ = ["transition_errors"]
 
 
 def transition_errors(models, sampler: str = "in_situ", *, n_states: int = 64, passes: int = 256, every: int = 1,
-                      seed: int = 0) -> dict:
+                      seed: int = 0, reads: int = 16) -> dict:
     """Relative error of an in-situ sampler's transition mean and std against the ex-situ one, per step.
 
     At grid step k, states x ~ p_t(x_t) (forward marginal of training latents). The ex-situ
-    transition is Gaussian with exact mean increment m(x) and std c = g sqrt|dt|; the
-    in-situ one is estimated from `passes` P-bit passes per state (one crossbar read of
-    the batch of repeated states, distinct sample ids: independent P-bit draws). Errors:
-      mean: sqrt(max(0, mean (m_in - m)^2 - mean s_in^2 / passes) / mean m^2), the MC
-            variance of m_in subtracted (an unbiased estimate of the squared bias);
+    transition is x + m(x; read noise) + c z with std c = g sqrt|dt|: with read noise its
+    drift is itself a random variable (measured ~8% of the mean increment per read at the
+    device's read noise), so its mean m(x) is the average of `reads` ex-situ reads (fresh
+    read noise each). The in-situ one is estimated from `passes` P-bit passes per state
+    (one crossbar read of the batch of repeated states, distinct sample ids: independent
+    P-bit and read-noise draws). Errors:
+      mean: sqrt(max(0, mean (m_in - m)^2 - mean s_in^2 / passes - mean v_rn / reads) / mean (m - x)^2),
+            the Monte Carlo variances of m_in and of m (v_rn: the ex-situ reads' variance)
+            subtracted: an unbiased estimate of the squared bias;
       std:  mean over states and dims of |s_in / c - 1|.
     The reads are the sampler's own: P_sw spread, programming variation and read noise as configured.
     P-bit share: the weight cells' P-bit variance over the whole variance of the output read
@@ -44,13 +48,16 @@ def transition_errors(models, sampler: str = "in_situ", *, n_states: int = 64, p
         mean, std = sde.marginal(x0, t)
         x = mean + std * jax.random.normal(kx, x0.shape)
         ids = jnp.arange(n_states, dtype=jnp.uint32)
-        m_ex, c = ex.mean_and_std(models.score_params, x, t, dt, ids, kp)
+        m_reads = jax.vmap(lambda j: ex.mean_and_std(models.score_params, x, t, dt, ids, jax.random.fold_in(kp, j))[0])(
+            jnp.arange(2, reads + 2))  # keys other than kp's own: independent of the in-situ reads
+        m_ex, c = jnp.mean(m_reads, 0), read_gain(sde, t, dt)
         _, var, pbit_var = ins.net_fn.moments(params, x, t, kp, ids)
         xr, idx = repeat_passes(x, passes)
         rand = StepRandomness(jnp.zeros((xr.shape[0],), jnp.uint32), kp, idx)  # in-situ draws no sample keys
         xn = ins(params, xr, t, dt, rand).reshape(n_states, passes, -1)
         m_in, s_in = jnp.mean(xn, 1), jnp.std(xn, 1, ddof=1)
-        bias2 = jnp.mean(jnp.square(m_in - m_ex)) - jnp.mean(jnp.square(s_in)) / passes
+        bias2 = (jnp.mean(jnp.square(m_in - m_ex)) - jnp.mean(jnp.square(s_in)) / passes
+                 - jnp.mean(jnp.var(m_reads, 0, ddof=1)) / reads)
         mean_err = jnp.sqrt(jnp.maximum(bias2, 0.0) / jnp.mean(jnp.square(m_ex - x)))
         return mean_err, jnp.mean(jnp.abs(s_in / c - 1.0)), jnp.mean(pbit_var / var)
 
