@@ -60,13 +60,16 @@ def measure(inputs: int, kind: str, setup: RegressionSetup, seed: int = 0) -> di
             "narrow_spread_fraction": r["mc"]["narrow_spread_fraction"]}
 
 
-def _markdown(setup: dict, rows: list[dict]) -> str:
+def _markdown(setup: dict, rows: list[dict], machine: dict, note: str = "") -> str:
     lines = [f"Sizes: {setup}", "",
+             f"Machine: {machine.get('cpu_model', machine.get('processor'))}, {machine.get('cpu_count')} cores, "
+             f"jax {machine.get('jax')} on {machine.get('backend')}. {note}".rstrip(), "",
              "| inputs | crossbar | seed | coverage 90% | per fifth of noise (low to high) | spread / noise per fifth "
              "| rms bias / noise per fifth | zero-spread | MC NLL | ANN NLL |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["config"], r["inputs"], r["seed"])):
-        cells = [", ".join(f"{c:.2f}" for c in r[k])
-                 for k in ("coverage_by_noise_fifth", "spread_over_noise_fifth", "bias_over_noise_fifth")]
+        cells = [", ".join(f"{c:.{d}f}" for c in r[k])  # coverage to 3 places: 0.7775 is below 0.78
+                 for k, d in (("coverage_by_noise_fifth", 3), ("spread_over_noise_fifth", 2),
+                              ("bias_over_noise_fifth", 2))]
         lines.append(f"| {r['inputs']} | {r['config']} | {r['seed']} | {r['coverage_90']:.3f} | {' | '.join(cells)} | "
                      f"{r['zero_spread_fraction']:.2%} | {r['mc_nll']:.3f} | {r['ann_nll']:.3f} |")
     return "\n".join(lines) + "\n"
@@ -78,6 +81,7 @@ def main() -> None:
     p.add_argument("--config", nargs="+", default=["default", "ideal"], choices=["default", "ideal"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", default="benchmarks/results")
+    p.add_argument("--note", default="", help="a line for the table, e.g. how loaded the machine was")
     args = p.parse_args()
     setup = RegressionSetup.quick()
     out = Path(args.out)
@@ -91,9 +95,10 @@ def main() -> None:
         rows = [r for r in (old.get("rows", []) if same else [])
                 if (r.get("inputs"), r.get("config"), r.get("seed")) != (inputs, kind, seed)]
         rows.append(row)
-        path.write_text(json.dumps({"setup": dataclasses.asdict(setup), "machine": machine_info(), "rows": rows},
-                                   indent=1))
-        (out / "recipe_regress.md").write_text(_markdown(dataclasses.asdict(setup), rows))
+        machine = machine_info()
+        path.write_text(json.dumps({"setup": dataclasses.asdict(setup), "machine": machine, "note": args.note,
+                                    "rows": rows}, indent=1))
+        (out / "recipe_regress.md").write_text(_markdown(dataclasses.asdict(setup), rows, machine, args.note))
     print((out / "recipe_regress.md").read_text())
 
 
