@@ -11,7 +11,7 @@ from cimjax.apps.regression import (RegressionSetup, builtin_split, demo_crossba
 from cimjax.cli import main
 
 SMALL = dict(n_train=200, n_test=100, steps=150, mc_samples=20)
-REDUCED = dict(steps=1000, mc_samples=100)  # measured: see test_recipe_stays_calibrated_at_reduced_size
+REDUCED = dict(steps=1000, mc_samples=100)  # measured (seed 0, 2 inputs): 0.899; fifths 0.94, 0.83, 0.89, 0.93, 0.90
 
 
 def test_builtin_task_written_as_csv_reproduces_the_builtin_numbers(tmp_path, capsys):
