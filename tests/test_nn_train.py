@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from cimjax.errors import CimjaxError
 from cimjax.crossbar import CrossbarConfig
@@ -16,6 +16,7 @@ from cimjax.nn import (
     batch_indices,
     categorical_nll,
     crps_gaussian,
+    dawid_sebastiani_score,
     energy_score,
     fit,
     init_train_state,
@@ -63,6 +64,36 @@ def test_energy_score_equals_the_pairwise_definition(dim):
     assert float(energy_score(x.astype(np.float32), y.astype(np.float32))) == pytest.approx(expected, rel=1e-5)
 
 
+def test_dawid_sebastiani_score_by_hand():
+    # passes 1, 2, 3, 6 (S = 4), y = 5: mean 3, unbiased var 14/3, k = (S-1)/(S-3) = 3, so k var = 14 and
+    # DSS = log 14 + (5 - 3)^2 / 14; a second point whose passes agree scores at the floor 1e-6
+    samples = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [6.0, 0.0]], np.float32)[..., None]
+    y = np.array([[5.0], [0.0]], np.float32)
+    expected = (math.log(14.0) + 4.0 / 14.0 + math.log(1e-6)) / 2
+    assert float(dawid_sebastiani_score(samples, y)) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(CimjaxError, match="needs >= 4 stochastic passes"):
+        dawid_sebastiani_score(samples[:3], y)
+
+
+def test_dawid_sebastiani_score_is_minimised_at_the_data_spread():
+    # passes ~ N(0, c^2), y ~ N(0, 1), S = 8: the sample variance is c^2 W / (S-1), W ~ chi2(S-1), independent
+    # of the sample mean, so E[DSS] = log(k c^2) + psi((S-1)/2) + log(2 / (S-1)) + 1 / c^2 + 1 / S, smallest
+    # at c = 1 (the correction k = (S-1)/(S-3) is what puts the minimum there)
+    s, b = 8, 200_000
+    k_samples, k_y = jax.random.split(jax.random.key(0))
+    z = jax.random.normal(k_samples, (s, b, 1))
+    y = jax.random.normal(k_y, (b, 1))
+    k = (s - 1) / (s - 3)
+    means = {}
+    for c in (0.8, 1.0, 1.25):  # the same normals at every scale: the differences are sharp
+        per_point = np.asarray(jax.vmap(lambda x, t: dawid_sebastiani_score(x[:, None], t[None]),
+                                        in_axes=(1, 0))(c * z, y))
+        closed = math.log(k * c**2) + special.digamma((s - 1) / 2) + math.log(2 / (s - 1)) + 1 / c**2 + 1 / s
+        assert abs(per_point.mean() - closed) < 5 * per_point.std() / math.sqrt(b), c
+        means[c] = per_point.mean()
+    assert means[1.0] < min(means[0.8], means[1.25])
+
+
 def test_categorical_nll_of_one_pass_and_of_a_mixture_by_hand():
     one = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]))
     assert float(categorical_nll(one, np.array([0, 1]))) == pytest.approx(-(math.log(0.7) + math.log(0.1)) / 2)
@@ -76,6 +107,8 @@ def test_train_config_rejects_bad_values():
         TrainConfig(loss="l1")
     with pytest.raises(CimjaxError, match="num_samples=1 must be >= 2 for the energy score"):
         TrainConfig(loss="energy", num_samples=1)
+    with pytest.raises(CimjaxError, match="num_samples=3 must be >= 4 for the Dawid-Sebastiani score"):
+        TrainConfig(loss="dss", num_samples=3)
     with pytest.raises(CimjaxError, match=r"decay_floor=1.5 must be in \[0, 1\]"):
         TrainConfig(decay_floor=1.5)
 

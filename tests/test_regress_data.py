@@ -1,5 +1,6 @@
 """`cimjax regress --data`: the user's table, its checks before training, and the built-in task through it."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from cimjax.apps.regression import (RegressionSetup, builtin_split, demo_crossba
 from cimjax.cli import main
 
 SMALL = dict(n_train=200, n_test=100, steps=150, mc_samples=20)
+REDUCED = dict(steps=1000, mc_samples=100)  # measured (seed 0, 2 inputs): 0.899; fifths 0.94, 0.83, 0.89, 0.93, 0.90
 
 
 def test_builtin_task_written_as_csv_reproduces_the_builtin_numbers(tmp_path, capsys):
@@ -81,29 +83,46 @@ def test_data_needs_columns(tables, capsys):
     assert "--data needs --x" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("inputs", [1, 2, 8])
-def test_energy_recipe_stays_calibrated_on_multi_input_tasks(inputs):
-    """The recommended recipe (benchmarks/recipe_regress.md, seed 0): trained on exact reads with
-    the energy score, predicted with exact reads, at `RegressionSetup.quick()` sizes. Coverage of a
-    calibrated 90% band over 400 points (a fifth) has std 0.015, so [0.78, 0.98] is -8 / +5 std;
-    over 2000 points [0.85, 0.95] is +-7 std."""
+def _recipe_acceptance(inputs: int, seed: int, setup: RegressionSetup) -> None:
+    """Issue 14's bounds for the recommended recipe (`RegressionSetup`'s defaults: the Dawid-Sebastiani score of
+    exact reads, the last two arrays stochastic) on the default crossbar (programming variation and read
+    noise on), predicted with exact reads. Coverage of a calibrated 90% band over n points has std
+    sqrt(0.09 / n): over a fifth of 2000 points (400) 0.015, so [0.78, 0.98] is -8 / +5 std; over 2000
+    points [0.85, 0.95] is +-7 std: the bounds fail only when the model, not the sampling, is off."""
     from cimjax.apps.regression import coverage_by_noise, multi_input_task
 
-    setup = RegressionSetup.quick()
-    train, _ = multi_input_task(0, setup.n_train, inputs)
-    test, noise = multi_input_task(10_007, setup.n_test, inputs)
-    r = run_regression(0, setup, config=demo_crossbar(), data=(train, test))
-    assert 0.85 <= r["mc"]["coverage_90"] <= 0.95
-    assert all(0.78 <= c <= 0.98 for c in coverage_by_noise(r, noise)), coverage_by_noise(r, noise)
+    train, _ = multi_input_task(seed, setup.n_train, inputs)
+    test, noise = multi_input_task(seed + 10_007, setup.n_test, inputs)
+    r = run_regression(seed, setup, config=demo_crossbar(), data=(train, test))
+    fifths = coverage_by_noise(r, noise)
+    assert 0.85 <= r["mc"]["coverage_90"] <= 0.95, (r["mc"]["coverage_90"], fifths)
+    assert all(0.78 <= c <= 0.98 for c in fifths), fifths
     assert r["mc"]["zero_spread_fraction"] == 0.0
     assert r["mc"]["nll"] < r["ann"]["nll"]
 
 
+_MISSES = {(1, 1): "measured 0.998 in the lowest-noise fifth: the band cannot narrow to the noise at small x1",
+           (8, 2): "measured 0.777 in the second fifth: the mean's held-out error (2.8x the noise) is not learned"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inputs,seed", [
+    pytest.param(i, s, marks=[pytest.mark.xfail(strict=True, reason=_MISSES[i, s])] if (i, s) in _MISSES else [])
+    for i in (1, 2, 8) for s in (0, 1, 2)])
+def test_recipe_stays_calibrated_on_multi_input_tasks(inputs, seed):
+    """At `RegressionSetup.quick()` sizes, the benchmark's runs (benchmarks/recipe_regress.md); the two that
+    miss are README's open problem, marked strict xfail so a fix shows."""
+    _recipe_acceptance(inputs, seed, RegressionSetup.quick())
+
+
+def test_recipe_stays_calibrated_at_reduced_size():
+    """The default suite's check of the recipe: the 2-input task (the one the energy-score recipe failed
+    on the default crossbar), seed 0, at reduced size."""
+    _recipe_acceptance(2, 0, dataclasses.replace(RegressionSetup.quick(), **REDUCED))
+
+
 def test_output_step_is_one_lsb_of_the_shift_and_added_output():
     """4-bit slices: scale max|w| / 15; an 8-bit ADC over +-R cells: R / 127 cells a step; gain 1/p."""
-    import dataclasses
-
     from cimjax.apps.regression import output_step
     from cimjax.crossbar import PbitConfig, fit_adc_range
 

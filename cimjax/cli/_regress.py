@@ -19,10 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="smaller data and training, fewer MC passes")
     add_run_options(p, out="regress-results", seed="data, initialisation and P-bits", steps="6000, quick 1500",
                     mc_samples="stochastic passes per held-out point (default: 1000, quick 200)")
-    p.add_argument("--mc-loss", choices=("energy", "nll"), default="energy",
-                   help="the MC model's training loss: the energy score of exact reads (the recipe that stays "
-                        "calibrated when predicting with exact reads), or the Gaussian NLL of moment-matched reads "
-                        "(default: %(default)s)")
+    p.add_argument("--mc-loss", choices=("dss", "energy", "nll"), default="dss",
+                   help="the MC model's training loss: the Dawid-Sebastiani score (log var + (y - mean)^2 / var) "
+                        "of exact reads' sample moments (the recipe that stays calibrated when predicting with "
+                        "exact reads), the energy score of exact reads, or the Gaussian NLL of moment-matched "
+                        "reads (default: %(default)s)")
     p.add_argument("--data", default=None,
                    help="your own table instead of the built-in task: a .csv with a header line, or an .npz of "
                         "named 1-D arrays (x standardised to [-1, 1] per column, y to zero mean and unit std)")

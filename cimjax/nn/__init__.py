@@ -30,6 +30,7 @@ from cimjax.nn._layers import CrossbarDense as CrossbarDense
 from cimjax.nn._layers import sinusoidal_embedding as sinusoidal_embedding
 from cimjax.nn._losses import categorical_nll as categorical_nll
 from cimjax.nn._losses import crps_gaussian as crps_gaussian
+from cimjax.nn._losses import dawid_sebastiani_score as dawid_sebastiani_score
 from cimjax.nn._losses import energy_score as energy_score
 from cimjax.nn._losses import gaussian_nll as gaussian_nll
 from cimjax.nn._losses import mse as mse
@@ -70,6 +71,7 @@ __all__ = [
     "crossbar_sample_index",
     "crps_gaussian",
     "describe",
+    "dawid_sebastiani_score",
     "energy_score",
     "fit",
     "fit_loss",

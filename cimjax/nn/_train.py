@@ -28,7 +28,7 @@ from jax.sharding import Mesh
 
 from cimjax.errors import ConfigError
 from cimjax.nn._sharding import batch_sharded
-from cimjax.nn._losses import energy_score, gaussian_nll, mse
+from cimjax.nn._losses import dawid_sebastiani_score, energy_score, gaussian_nll, mse
 
 __all__ = [
     "TrainConfig",
@@ -44,7 +44,7 @@ __all__ = [
     "make_train_chunk",
 ]
 
-LOSSES = ("mse", "nll", "energy")
+LOSSES = ("mse", "nll", "energy", "dss")
 # stream tags folded into the seed key so the three uses never share a key
 _INIT, _PBIT, _DATA = 0, 1, 2
 
@@ -55,9 +55,10 @@ class TrainConfig:
 
     loss: the loss of `fit` (ignored by `fit_loss`, which is given its loss):
       "mse" (one stochastic pass, or the deterministic ANN), "nll" (Gaussian NLL
-      of the moment-matched output, `module.moments`), or "energy" (energy score
-      from `num_samples` stochastic passes).
-    num_samples: stochastic passes per example for "energy" (>= 2).
+      of the moment-matched output, `module.moments`), "energy" (energy score
+      from `num_samples` stochastic passes) or "dss" (Dawid-Sebastiani score of
+      the passes' sample mean and variance).
+    num_samples: stochastic passes per example for "energy" (>= 2) and "dss" (>= 4).
     learning_rate, batch_size, seed: as named; `grad_clip` is the global-norm clip
       (None for none); `decay_steps` the length of a cosine learning-rate decay to
       `decay_floor` times the rate (None: constant rate).
@@ -77,6 +78,8 @@ class TrainConfig:
             raise ConfigError(f"loss={self.loss!r} is not one of {LOSSES}")
         if self.loss == "energy" and self.num_samples < 2:
             raise ConfigError(f"num_samples={self.num_samples} must be >= 2 for the energy score")
+        if self.loss == "dss" and self.num_samples < 4:
+            raise ConfigError(f"num_samples={self.num_samples} must be >= 4 for the Dawid-Sebastiani score")
         if self.num_samples < 1:
             raise ConfigError(f"num_samples={self.num_samples} must be >= 1")
         if not self.learning_rate > 0:
@@ -173,10 +176,12 @@ def make_loss_fn(model: nn.Module, config: TrainConfig) -> Callable[..., jax.Arr
             )
             return gaussian_nll(mean, var, y)
     else:
+        score = energy_score if config.loss == "energy" else dawid_sebastiani_score
+
         def loss(params, x, y, idx, key):
             keys = jax.random.split(key, config.num_samples)
             samples = jax.vmap(lambda k: apply(params, x, idx, k))(keys)  # (S, B, D)
-            return energy_score(samples, y)
+            return score(samples, y)
     return loss
 
 
