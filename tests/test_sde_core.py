@@ -34,7 +34,7 @@ def test_marginal_variance_solves_its_ode(sde):
 def test_zero_steps_is_a_clear_error(bad):
     with pytest.raises(CimjaxError, match="n_steps"):
         VPSDE().time_grid(bad)
-    step = ExSituStep(VPSDE(), lambda p, x, t, i: -x)
+    step = ExSituStep(VPSDE(), lambda p, x, t, i, read_key=None: -x)
     with pytest.raises(CimjaxError, match="n_steps"):
         sample_reverse(step, {}, VPSDE(), n_steps=bad, dim=2, seed=0, count=4)
 
@@ -51,7 +51,7 @@ def test_ex_situ_sampler_matches_exact_discrete_chain():
     # linear Gaussian chain whose variance follows V' = (1 + A dt)^2 V + g^2 |dt| exactly.
     sde, s0, n_steps, dim, n = VPSDE(), 0.5, 40, 4, 4000
     v = lambda t: jnp.square(sde.mean_coeff(t) * s0) + jnp.square(sde.std(t))  # noqa: E731
-    step = ExSituStep(sde, lambda p, x, t, i: -x / v(t))
+    step = ExSituStep(sde, lambda p, x, t, i, read_key=None: -x / v(t))
     x = sample_reverse(step, {}, sde, n_steps=n_steps, dim=dim, seed=3, count=n)
     grid = np.asarray(sde.time_grid(n_steps), np.float64)
     var = 1.0
