@@ -131,3 +131,31 @@ def test_hardware_defaults_are_the_device_presets():
     assert resolved_read_noise(cfg) == resolved_read_noise(default) > 0
     assert cfg.pbit.spread and cfg.mapping.scheme == "bitslice"
     assert hw.pbit_spread and not hw.is_ideal and Hardware.ideal().is_ideal
+
+
+def test_calibrated_offsets_remove_a_known_column_offset():
+    """Ideal periphery and crossbar: the native pass's mean is the teacher's z_hat plus its bias shift
+    delta, so each step's calibrated offset is -delta (the closed form), and the table is indexed by step."""
+    from cimjax.sde import NativeInSituNet, calibrate_offsets, init_native_params
+
+    sde = VPSDE()
+    net = CrossbarEpsNet(3, 32, 2, t_dim=8, dac_bits=None, adc_bits=None)  # Hardware.ideal(): no spread, no noise
+    sp = net.init(jax.random.key(0), jnp.zeros((1, 3)), jnp.zeros((1,)))
+    teacher = ExSituStep(sde, EpsScore(net, sde))
+    native = NativeInSituNet(net, sde, (1.0,))
+    delta = np.array([0.3, -0.2, 0.05], np.float32)
+    params = init_native_params(sp, 8)
+    last = params["score"]["params"]["layer_2"]
+    last["bias"] = last["bias"] + delta
+    latents = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    cal = calibrate_offsets(native, teacher, sp, params, latents, n_steps=5, key=jax.random.key(1), states=16, reads=1)
+    np.testing.assert_allclose(cal["offset"], np.broadcast_to(-delta, (5, 3)), atol=1e-4)
+
+    grid = sde.time_grid(5)
+    table = {**params, "offset": jnp.arange(15, dtype=jnp.float32).reshape(5, 3)}
+    for k in range(5):
+        np.testing.assert_array_equal(native.offset(table, grid[k]), np.arange(3 * k, 3 * k + 3))
+    x = jax.random.normal(jax.random.key(2), (4, 3))
+    ids = jnp.arange(4, dtype=jnp.uint32)
+    z = -teacher.score_fn(sp, x, grid[2], ids) * sde.std(grid[2])
+    np.testing.assert_allclose(native.moments(cal, x, grid[2], None, ids)[0], z, atol=1e-4)

@@ -118,6 +118,8 @@ def test_demo_acceptance(demo_payload):
     assert tr["in_situ"]["pbit_variance_share_avg"] >= 0.9
     assert tr["in_situ_rows_only"]["pbit_variance_share_avg"] == 0.0
     assert tr["in_situ"]["std_rel_err_avg"] < 0.10
+    assert tr["in_situ"]["mean_rel_err_avg"] < 0.10
+    assert q["in_situ"]["frechet"] < 1.5 * q["ex_situ"]["frechet"], (q["in_situ"]["frechet"], q["ex_situ"]["frechet"])
     assert set(payload["hardware"]) >= {"mapping", "programming_sigma", "read_noise", "pbit_spread", "ideal"}
     assert {r["sampler"] for r in payload["costs"]["rows"]} == {"ex_situ", "in_situ", "in_situ_noise_rows",
                                                                 "in_situ_rows_only"}
@@ -126,15 +128,12 @@ def test_demo_acceptance(demo_payload):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured (defaults, seed 0, n=1000): native mean error 0.128 (bound 0.10), "
-                   "Frechet 5.05 [3.21, 7.18] against ex-situ 2.37 (bound 3.56) and prior 6.72 (bound 2.24), "
-                   "MMD^2 2.7e-3 against prior 2.2e-3; at 50 steps (tests/test_native_acceptance.py) the mean and "
-                   "the 1.5x bound are met")
-def test_demo_native_acceptance_not_met(demo_payload):
-    payload, _ = demo_payload
-    q, tr = payload["quality"], payload["transitions"]
-    assert tr["in_situ"]["mean_rel_err_avg"] < 0.10, tr["in_situ"]["mean_rel_err_avg"]
-    assert q["in_situ"]["frechet"] < 1.5 * q["ex_situ"]["frechet"]
+@pytest.mark.xfail(strict=True, reason="measured (defaults, seed 0, n=1000): native Frechet 2.67 [1.80, 4.02] and "
+                   "MMD^2 8.4e-4 against a third of the prior's 2.24 and 7.3e-4, with ex-situ itself at 2.37; seeds 1 "
+                   "and 2 meet both (benchmarks/results/demo_seeds.md); at n = 4000 the same models give native 1.84, "
+                   "ex-situ 2.00")
+def test_demo_native_below_a_third_of_the_priors(demo_payload):
+    q = demo_payload[0]["quality"]
     assert q["in_situ"]["frechet"] < q["prior"]["frechet"] / 3
     assert q["in_situ"]["mmd2"] < q["prior"]["mmd2"] / 3
 

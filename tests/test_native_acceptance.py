@@ -5,9 +5,8 @@ net's fine-tuning at its full length) with the
 default hardware: bit-sliced 3-state pairs, the device's programming variation and read
 noise, P_sw spread. The noise-row variants are not under test (their stages run short).
 The full-size run is `test_demo_pipeline.py::test_demo_acceptance` (slow) and the README.
-At this size's 50 steps the mean increment is sqrt(2) larger against the step's noise than
-at the demo's 100, where the native mean error (0.128) and Frechet bounds are not met
-(strict xfails there, with the measured numbers).
+The native net's column offsets are calibrated per step (`cimjax.sde.calibrate_offsets`), as
+in the demo.
 """
 
 import numpy as np
@@ -49,8 +48,8 @@ def test_native_samples_are_within_one_and_a_half_times_ex_situs_frechet(native)
 
 
 @pytest.mark.xfail(strict=True, reason="measured at this size (quick, seed 0, n=500): prior Frechet 5.35, so the "
-                   "bound is 1.78; native 3.56, ex-situ 2.66 (seeds 1, 2: ex-situ 3.26, 2.83; native 2.77, 3.09), "
-                   "an ideal-crossbar ex-situ 2.84: the reduced training, not the native sampler, misses it")
+                   "bound is 1.78; the ex-situ sampler itself scores 2.66 (seeds 1, 2: 3.26, 2.83; an ideal-crossbar "
+                   "ex-situ 2.84): the reduced training of the score net, not the native sampler, misses it")
 def test_native_samples_are_below_a_third_of_the_decoded_priors_distance(native):
     _, q = native
     assert q["in_situ"]["frechet"] < q["prior"]["frechet"] / 3, q

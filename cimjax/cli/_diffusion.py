@@ -20,8 +20,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapping", choices=("bitslice", "binary", "analog"), default=None,
                    help="weights as pairs: bit-sliced 3-state pairs (default), one binary pair, or analog")
     p.add_argument("--programming-sigma", type=float, default=None,
-                   help="programming variation of a pair (default 0.04, Fig. 8)")
-    p.add_argument("--read-noise", type=float, default=None, help="per-read cell noise (default 0.01, Fig. 15)")
+                   help="relative spread of each pair's programmed output (default: the device's, Figs. 7-8)")
+    p.add_argument("--read-noise", type=float, default=None,
+                   help="per-read noise of each cell relative to its full output (default: the device's, Fig. 15)")
     p.add_argument("--pbit-spread", choices=("on", "off"), default=None,
                    help="device-to-device P_sw spread (default on, Fig. 13)")
 
@@ -49,6 +50,8 @@ def register(subparsers) -> None:
                                            "measure quality, energy and delay, draw pictures")
     d.add_argument("--out", default="cimjax-demo", help="results folder (default ./cimjax-demo)")
     d.add_argument("--force", action="store_true", help="overwrite an existing, non-empty --out folder")
+    d.add_argument("--seed", type=int, default=0, dest="demo_seed",
+                   help="seed of every model's training and of the samples (default: 0; each seed its own checkpoints)")
     _common(d)
     add_distributed_arguments(d)
     d.set_defaults(func=_demo, resumable=True)  # trained models are cached: a rerun picks them up
@@ -71,6 +74,10 @@ def _config(args):
     if "pbit_spread" in given:
         given["pbit_spread"] = given["pbit_spread"] == "on"
     extra.update(given, ideal=args.ideal)
+    if getattr(args, "demo_seed", None) is not None:
+        if args.demo_seed < 0:
+            raise ConfigError(f"--seed={args.demo_seed} must be >= 0")
+        extra["seed"] = args.demo_seed
     return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)
 
 

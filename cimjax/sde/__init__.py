@@ -13,6 +13,7 @@ from cimjax.sde._crossbar_nets import periphery_config as periphery_config
 from cimjax.sde._crossbar_nets import VARIANTS as VARIANTS
 from cimjax.sde._native import NativeInSituNet as NativeInSituNet
 from cimjax.sde._native import init_native_params as init_native_params
+from cimjax.sde._native import calibrate_offsets as calibrate_offsets
 from cimjax.sde._native import train_native as train_native
 from cimjax.sde._native import write_voltage_range as write_voltage_range
 from cimjax.sde._insitu_training import repeat_passes as repeat_passes
@@ -68,6 +69,7 @@ __all__ = [
     "VARIANTS",
     "NativeInSituNet",
     "init_native_params",
+    "calibrate_offsets",
     "train_native",
     "write_voltage_range",
     "InSituCrossbarNet",

@@ -20,8 +20,8 @@ from cimjax.apps.diffusion._nets import VAE, Classifier
 from cimjax.apps.diffusion._training import latent_stats, train_classifier, train_score, train_vae
 from cimjax.nn import TrainConfig
 from cimjax.sde import (VESDE, VPSDE, AbstractSDE, CrossbarEpsNet, EpsScore, ExSituStep, InSituCrossbarNet, InSituStep,
-                        NativeInSituNet, SubVPSDE, prior_keys, sample_reverse, sample_reverse_local, train_insitu,
-                        train_native)
+                        NativeInSituNet, SubVPSDE, calibrate_offsets, prior_keys, sample_reverse, sample_reverse_local,
+                        train_insitu, train_native)
 
 __all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate", "sampler_step", "SAMPLERS",
            "IN_SITU"]
@@ -151,6 +151,9 @@ def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, 
     native_params = stage("native", num_steps=cfg.native_steps, train_fn=functools.partial(
         train_native, native_net, ex_situ, score_params, latents, n_steps=cfg.n_steps,
         mean_weight=cfg.native_mean_weight))
+    # the digital column offsets per step, in closed form (cheap, so not cached: a loaded net gets the same)
+    native_params = calibrate_offsets(native_net, ex_situ, score_params, native_params, latents, n_steps=cfg.n_steps,
+                                      key=jax.random.fold_in(jax.random.key(cfg.seed), len(_TRAINING)))
     in_situ = {"in_situ": (InSituStep(sde, native_net), native_params), **in_situ}
     return Models(cfg, data, sde, vae, vae_params, mean, std, clf, clf_params, ex_situ, score_params,
                   in_situ, tuple(trained))
