@@ -57,7 +57,8 @@ def measure(inputs: int, kind: str, setup: RegressionSetup, seed: int = 0) -> di
             "bias_over_noise_fifth": [float(np.sqrt(np.mean(((centre[f] - true_mean[f]) / noise[f]) ** 2)))
                                       for f in fifths],
             "zero_spread_fraction": r["mc"]["zero_spread_fraction"],
-            "narrow_spread_fraction": r["mc"]["narrow_spread_fraction"]}
+            "narrow_spread_fraction": r["mc"]["narrow_spread_fraction"],
+            "calibration_std": r["mc"]["calibration_std"]}
 
 
 def _markdown(setup: dict, rows: list[dict], machine: dict, note: str = "") -> str:
@@ -65,13 +66,13 @@ def _markdown(setup: dict, rows: list[dict], machine: dict, note: str = "") -> s
              f"Machine: {machine.get('cpu_model', machine.get('processor'))}, {machine.get('cpu_count')} cores, "
              f"jax {machine.get('jax')} on {machine.get('backend')}. {note}".rstrip(), "",
              "| inputs | crossbar | seed | coverage 90% | per fifth of noise (low to high) | spread / noise per fifth "
-             "| rms bias / noise per fifth | zero-spread | MC NLL | ANN NLL |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| rms bias / noise per fifth | added std | zero-spread | MC NLL | ANN NLL |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["config"], r["inputs"], r["seed"])):
         cells = [", ".join(f"{c:.{d}f}" for c in r[k])  # coverage to 3 places: 0.7775 is below 0.78
                  for k, d in (("coverage_by_noise_fifth", 3), ("spread_over_noise_fifth", 2),
                               ("bias_over_noise_fifth", 2))]
         lines.append(f"| {r['inputs']} | {r['config']} | {r['seed']} | {r['coverage_90']:.3f} | {' | '.join(cells)} | "
-                     f"{r['zero_spread_fraction']:.2%} | {r['mc_nll']:.3f} | {r['ann_nll']:.3f} |")
+                     f"{r.get('calibration_std', 0.0):.3f} | {r['zero_spread_fraction']:.2%} | {r['mc_nll']:.3f} | {r['ann_nll']:.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 
 from cimjax.apps.regression._experiment import RegressionSetup as RegressionSetup
 from cimjax.apps.regression._experiment import builtin_split as builtin_split
+from cimjax.apps.regression._experiment import calibration_variance as calibration_variance
 from cimjax.apps.regression._experiment import coverage_by_noise as coverage_by_noise
 from cimjax.apps.regression._experiment import demo_crossbar as demo_crossbar
 from cimjax.apps.regression._experiment import layer_configs as layer_configs
@@ -25,6 +26,7 @@ from cimjax.apps.regression._task import true_conditional as true_conditional
 
 __all__ = [
     "builtin_split",
+    "calibration_variance",
     "coverage_by_noise",
     "demo_crossbar",
     "fig22_figure",

@@ -94,7 +94,9 @@ def _markdown(result: dict[str, Any], json_scores: dict) -> str:
         s = json_scores[name]
         lines.append(f"| {title} | {s['nll']:.4f} | {s['crps']:.4f} | {s['coverage_90']:.3f} |")
     lines += ["", f"MC outputs with a spread of exactly zero: {json_scores['mc']['zero_spread_fraction']:.2%}; "
-              f"below one output ADC step: {json_scores['mc'].get('narrow_spread_fraction', 0.0):.2%}", "",
+              f"below one output ADC step: {json_scores['mc'].get('narrow_spread_fraction', 0.0):.2%}; std added to "
+              f"every MC point's spread, fitted on the {result['setup'].calibration_fraction:.0%} of training rows "
+              f"held out from its training: {json_scores['mc'].get('calibration_std', 0.0):.3g}", "",
               f"90% coverage and NLL per tenth of the training range of {_x_label(result)}:", "",
               "| x range | n | ANN coverage | MC coverage | ANN NLL | MC NLL |", "|---|---|---|---|---|---|"]
     for a, m in zip(json_scores["ann"]["per_bin"], json_scores["mc"]["per_bin"]):
