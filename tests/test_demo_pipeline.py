@@ -28,6 +28,7 @@ def test_a_run_says_whether_each_model_was_trained_or_loaded(tiny, tmp_path, cap
     for name in ("VAE", "classifier", "score net", "in-situ noise rows", "in-situ noise rows (rows only)",
                  "native in-situ net"):
         assert f"loaded cached {name} from {cache}" in err
+    assert "calibrating" not in err  # the native net's offset table is cached too
     prepare_models(DemoConfig.quick(**{**TINY, "clf_steps": 50}), cache, progress=True)
     assert "training classifier (50 steps)" in capsys.readouterr().err
 
@@ -174,3 +175,18 @@ def test_a_checkpoint_of_another_crossbar_is_refused_naming_the_field(tiny, tmp_
     other = stage_config(DemoConfig.quick(**{**TINY, "read_noise": 0.02}), "score")
     with pytest.raises(CimjaxError, match="read_noise"):
         load_checkpoint(path, None, other)
+
+
+def test_a_damaged_offset_table_is_refused_naming_the_file(tiny, tmp_path):
+    import shutil
+
+    _, cache = tiny
+    copy = tmp_path / "cache"
+    shutil.copytree(cache, copy)
+    (table,) = copy.glob("native_offset-*.npy")
+    np.save(table, np.zeros((3, 1), np.float32))
+    with pytest.raises(CimjaxError, match=f"{table.name}.*shape"):
+        prepare_models(DemoConfig.quick(**TINY), copy, progress=False)
+    table.write_bytes(b"not an array")
+    with pytest.raises(CimjaxError, match=f"{table.name}.*cannot be read"):
+        prepare_models(DemoConfig.quick(**TINY), copy, progress=False)

@@ -197,7 +197,8 @@ def init_params(model: nn.Module, x_example: jax.Array, seed: int) -> Any:
     """A network's initial parameters, from `fold_in(key(seed), INIT)`."""
     k = jax.random.fold_in(jax.random.key(seed), _INIT)
     k_params, k_pbit = jax.random.split(k)
-    return model.init({"params": k_params, "pbit": k_pbit}, jnp.asarray(x_example))["params"]
+    # jitted: one compilation instead of one per op (the values are bit-identical)
+    return jax.jit(model.init)({"params": k_params, "pbit": k_pbit}, jnp.asarray(x_example))["params"]
 
 
 def make_train_chunk(

@@ -160,7 +160,7 @@ class EpsScore:
 def init_noise_params(key: jax.Array, noise_rows: int, dim: int, t_dim: int) -> dict:
     """Initial noise-row parameters: the level map t -> r(t) and the pair cells A [R, D]."""
     k_level, k_pairs = jax.random.split(key)
-    level = nn.Dense(noise_rows).init(k_level, jnp.zeros((1, t_dim)))["params"]
+    level = jax.jit(nn.Dense(noise_rows).init)(k_level, jnp.zeros((1, t_dim)))["params"]
     return {"level": level, "pairs": 0.1 * jax.random.normal(k_pairs, (noise_rows, dim))}
 
 

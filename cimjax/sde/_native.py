@@ -258,11 +258,10 @@ def calibrate_offsets(net: NativeInSituNet, teacher: ExSituStep, teacher_params:
         x0 = data[jax.random.randint(k_data, (states,), 0, data.shape[0])]
         mean, std = sde.marginal(x0, t)
         xt = mean + std * jax.random.normal(k_x, x0.shape)
-        target = jnp.mean(jnp.stack([teacher.mean_and_std(teacher_params, xt, t, dt, ids, jax.random.fold_in(k_read, j))[0]
-                                     for j in range(reads)]), 0)
+        target = jnp.mean(teacher.mean_reads(teacher_params, xt, t, dt, ids, jax.random.split(k_read, reads)), 0)
         k_h = jnp.square(sde.diffusion(t)) * dt / sde.std(t)  # dx per unit of h
         h_target = (target - xt - sde.drift(xt, t) * dt) / k_h
-        mu, _, _ = net.moments(base, xt, t, jax.random.fold_in(k_read, reads), ids)
+        mu, _, _ = net.moments(base, xt, t, jax.random.fold_in(k_read, reads), ids)  # a key no teacher read has
         return jnp.mean(h_target - mu, axis=0)
 
     return {**base, "offset": jnp.stack([at(k) for k in range(n_steps)])}

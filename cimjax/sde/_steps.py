@@ -91,6 +91,14 @@ class ExSituStep:
         mean = x + reverse_drift(self.sde, x, t, score) * dt
         return mean, read_gain(self.sde, t, dt)
 
+    def mean_reads(self, params, x, t, dt, sample_index, read_keys: jax.Array) -> jax.Array:
+        """The transition mean of one read per key of `read_keys` [R]: [R, B, D].
+
+        With read noise the mean is itself random; their average is the mean the sampler
+        sees on average, and their spread its read-to-read variance.
+        """
+        return jax.vmap(lambda k: self.mean_and_std(params, x, t, dt, sample_index, k)[0])(read_keys)
+
     def __call__(self, params, x, t, dt, rand: StepRandomness):
         mean, std = self.mean_and_std(params, x, t, dt, rand.sample_index, rand.read_key)
         z = jax.vmap(lambda k: self.noise.sample(k, x.shape[1:]))(rand.sample_keys)

@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cimjax.errors import ConfigError
+from cimjax._io import atomic_path
+from cimjax.errors import CheckpointError, ConfigError
 from cimjax.apps.diffusion._config import DemoConfig, config_hash, stage_config
 from cimjax.apps.diffusion._data import ImageData, load_dataset
 from cimjax.apps.diffusion._nets import VAE, Classifier
@@ -115,6 +116,30 @@ def _stage(cache: Path, stage: str, cfg: DemoConfig, num_steps: int, train_fn: C
     return state.params
 
 
+def _native_offsets(cache: Path, cfg: DemoConfig, calibrate: Callable[[], jax.Array], progress: bool) -> jax.Array:
+    """The native net's per-step column offsets [n_steps, D]: calibrated once, then loaded.
+
+    Cached beside the native checkpoint, under the same fingerprint (the offsets follow from
+    the native stage's params and seed alone). An unreadable or misshapen file is refused.
+    """
+    path = cache / f"native_offset-{config_hash(stage_config(cfg, 'native'))}.npy"
+    if path.exists():
+        try:
+            table = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise CheckpointError(f"offset table {str(path)!r} cannot be read ({err}); delete it to recalibrate") from None
+        if table.shape != (cfg.n_steps, cfg.latent_dim) or not np.all(np.isfinite(table)):
+            raise CheckpointError(f"offset table {str(path)!r} has shape {table.shape} or non-finite values; "
+                                  f"expected finite [{cfg.n_steps}, {cfg.latent_dim}]: delete it to recalibrate")
+        return jnp.asarray(table)
+    if progress:
+        print("calibrating the native net's column offsets", file=sys.stderr)
+    table = calibrate()
+    with atomic_path(path, ".npy") as tmp:
+        np.save(tmp, np.asarray(table))
+    return table
+
+
 def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, progress: bool = True) -> Models:
     """Trains (or loads from `cache_dir`, or resumes there) the VAE, classifier, score net and in-situ net."""
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -151,9 +176,9 @@ def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, 
     native_params = stage("native", num_steps=cfg.native_steps, train_fn=functools.partial(
         train_native, native_net, ex_situ, score_params, latents, n_steps=cfg.n_steps,
         mean_weight=cfg.native_mean_weight))
-    # the digital column offsets per step, in closed form (cheap, so not cached: a loaded net gets the same)
-    native_params = calibrate_offsets(native_net, ex_situ, score_params, native_params, latents, n_steps=cfg.n_steps,
-                                      key=jax.random.fold_in(jax.random.key(cfg.seed), len(_TRAINING)))
+    native_params = {**native_params, "offset": _native_offsets(cache, cfg, lambda: calibrate_offsets(
+        native_net, ex_situ, score_params, native_params, latents, n_steps=cfg.n_steps,
+        key=jax.random.fold_in(jax.random.key(cfg.seed), len(_TRAINING)))["offset"], progress)}
     in_situ = {"in_situ": (InSituStep(sde, native_net), native_params), **in_situ}
     return Models(cfg, data, sde, vae, vae_params, mean, std, clf, clf_params, ex_situ, score_params,
                   in_situ, tuple(trained))

@@ -5,6 +5,7 @@ The in-situ noise rows train with `cimjax.sde.train_insitu`, on the same loop.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -27,7 +28,7 @@ def train_vae(model: VAE, x: np.ndarray, config: TrainConfig, num_steps: int, *,
 
     `key` initialises the parameters; `fit_kwargs` go to `fit_loss`.
     """
-    params = model.init(key, jnp.zeros((1, model.n_pixels)), key)
+    params = jax.jit(model.init)(key, jnp.zeros((1, model.n_pixels)), key)  # jitted: one compile, not one per op
 
     def loss(p, xb, sample_index, k):
         logits, mu, logvar = model.apply(p, xb, k)
@@ -40,7 +41,7 @@ def train_vae(model: VAE, x: np.ndarray, config: TrainConfig, num_steps: int, *,
 
 def latent_stats(model: VAE, params, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Posterior means of `x` and their per-dimension mean and std (the standardisation)."""
-    mu, _ = model.apply(params, jnp.asarray(x), method=VAE.encode)
+    mu, _ = jax.jit(functools.partial(model.apply, method=VAE.encode))(params, jnp.asarray(x))
     mu = np.asarray(mu)
     return mu, mu.mean(axis=0), mu.std(axis=0) + 1e-6
 
@@ -48,7 +49,7 @@ def latent_stats(model: VAE, params, x: np.ndarray) -> tuple[np.ndarray, np.ndar
 def train_classifier(model: Classifier, x: np.ndarray, y: np.ndarray, config: TrainConfig, num_steps: int, *,
                      key: jax.Array, **fit_kwargs: Any) -> Trained:
     """Cross-entropy training of the digit classifier used by the quality metrics."""
-    params = model.init(key, jnp.zeros((1, x.shape[1])))
+    params = jax.jit(model.init)(key, jnp.zeros((1, x.shape[1])))
 
     def loss(p, b, sample_index, k):
         xb, yb = b
@@ -65,7 +66,7 @@ def train_score(model: CrossbarEpsNet, sde: AbstractSDE, latents: np.ndarray, co
     The DAC and ADC quantisers pass gradients straight through (cimjax.crossbar's periphery),
     so the weights learn to live with the periphery they are read through.
     """
-    params = model.init(key, jnp.zeros((1, model.dim)), jnp.zeros((1,)))
+    params = jax.jit(model.init)(key, jnp.zeros((1, model.dim)), jnp.zeros((1,)))
 
     def loss(p, x0, sample_index, k):
         return dsm_loss(model.apply, p, sde, x0, k)

@@ -51,8 +51,9 @@ def transition_errors(models, sampler: str = "in_situ", *, n_states: int = 64, p
         mean, std = sde.marginal(x0, t)
         x = mean + std * jax.random.normal(kx, x0.shape)
         ids = jnp.arange(n_states, dtype=jnp.uint32)
-        m_reads = jax.vmap(lambda j: ex.mean_and_std(models.score_params, x, t, dt, ids, jax.random.fold_in(kp, j))[0])(
-            jnp.arange(2, reads + 2))  # keys other than kp's own: independent of the in-situ reads
+        # keys other than kp's own: independent of the in-situ reads
+        m_reads = ex.mean_reads(models.score_params, x, t, dt, ids,
+                                jax.vmap(lambda j: jax.random.fold_in(kp, j))(jnp.arange(2, reads + 2)))
         m_ex, c = jnp.mean(m_reads, 0), read_gain(sde, t, dt)
         _, var, pbit_var = ins.net_fn.moments(params, x, t, kp, ids)
         xr, idx = repeat_passes(x, passes)
