@@ -16,6 +16,7 @@ from cimjax.crossbar import (
     count_read,
     crossbar_matmul,
     crossbar_moments,
+    crossbar_cumulant,
     fit_adc_range,
 )
 
@@ -161,6 +162,45 @@ def test_closed_form_moments_match_exact_reads_of_a_bit_sliced_crossbar():
     # Var of a sample variance is (k4 + 2 var^2) / R. Each kept-or-dropped term has fourth cumulant
     # t^4 p(1-p)(1 - 6p(1-p)) < 0 for p in (0.21, 0.79) (here P_sw ~ 0.48 +- 0.05), read noise has none.
     assert np.all(np.abs(y.var(0, ddof=1) - var) < 5 * np.sqrt(2 * var**2 / reads))
+
+
+@pytest.mark.parametrize("scheme", ["analog", "binary", "bitslice"])
+def test_cumulants_equal_a_numpy_reference(scheme):
+    x, w = _data(5, 30, 7, seed=21)
+    p, q = 0.1, 0.1 * 0.9
+    cfg = dataclasses.replace(CrossbarConfig.ideal("exact", keep_prob=p), mapping=Mapping(scheme, bits=4))
+    cells, scale, sig = _np_weights(np.asarray(w, np.float64), cfg.mapping)
+    # a kept-or-dropped term t: cumulants q t^2, q (1 - 2p) t^3, q (1 - 6q) t^4 (Bernoulli's)
+    for order, k in ((2, q), (3, q * (1 - 2 * p)), (4, q * (1 - 6 * q))):
+        want = scale**order * k * np.einsum("bn,nms,s->bm", np.asarray(x, np.float64) ** order, cells**order,
+                                            sig**order)
+        got = crossbar_cumulant(x, w, cfg, order=order)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(crossbar_cumulant(x, w, cfg, order=2), crossbar_moments(x, w, cfg)[1], rtol=1e-5)
+    half = dataclasses.replace(cfg, pbit=PbitConfig(mode="exact", keep_prob=0.5, spread=False))
+    np.testing.assert_allclose(np.asarray(crossbar_cumulant(x, w, half, order=3)), 0.0, atol=1e-6)
+    for mode in ("moment", "off"):  # Gaussian reads; every cell kept
+        other = dataclasses.replace(cfg, pbit=PbitConfig(mode=mode, keep_prob=p, spread=False))
+        assert np.all(np.asarray(crossbar_cumulant(x, w, other, order=3)) == 0.0)
+    with pytest.raises(Exception, match="order=5"):
+        crossbar_cumulant(x, w, cfg, order=5)
+
+
+def test_cumulants_match_exact_reads_of_a_bit_sliced_crossbar():
+    n, m, reads = 40, 4, 20000
+    x, w = _data(1, n, m, seed=11)
+    cfg = dataclasses.replace(SLICED, pbit=PbitConfig(mode="exact", voltage=1.0))  # P_sw ~ 0.1 with spread
+    y = np.asarray(crossbar_matmul(jnp.broadcast_to(x, (reads, n)), w, jax.random.PRNGKey(12), cfg), np.float64)
+    k3, k4 = (np.asarray(crossbar_cumulant(x, w, cfg, order=r), np.float64)[0] for r in (3, 4))
+    d = y - y.mean(0)
+    m2, m3 = (d**2).mean(0), (d**3).mean(0)
+    # the sample cumulants are asymptotically normal (delta method), with influence functions
+    # d^3 - 3 m2 d and d^4 - 6 m2 d^2 - 4 m3 d (read noise adds variance but no k3 or k4)
+    se3 = np.sqrt((d**3 - 3 * m2 * d).var(0) / reads)
+    assert np.all(np.abs(m3 - k3) < 5 * se3)
+    assert np.max(np.abs(k3) / se3) > 5  # and a skew is there to be seen
+    se4 = np.sqrt((d**4 - 6 * m2 * d**2 - 4 * m3 * d).var(0) / reads)
+    assert np.all(np.abs((d**4).mean(0) - 3 * m2**2 - k4) < 5 * se4)
 
 
 def test_moment_mode_draws_gaussians_with_the_closed_form_moments():

@@ -119,6 +119,26 @@ def test_native_moments_split_the_variance_into_pbits_and_periphery():
     assert np.all(pbit_var > 0) and np.all(pbit_var < var)
 
 
+def test_native_cumulants_are_the_passes_skew_and_spread():
+    # one state, many passes (distinct sample ids: independent P-bits and output read noise, the
+    # same hidden read): the passes' third central moment against the closed form, CLT bound
+    from cimjax.sde import Hardware, NativeInSituNet, init_native_params, repeat_passes
+
+    net = CrossbarEpsNet(3, 32, 2, t_dim=8, hardware=Hardware())
+    sp = net.init(jax.random.key(0), jnp.zeros((1, 3)), jnp.zeros((1,)))
+    nat = NativeInSituNet(net, VPSDE(), (1.0,))  # P_sw ~ 0.1: a skewed Bernoulli per cell
+    params = init_native_params(sp, 8)
+    t, key, reads = jnp.float32(0.5), jax.random.key(3), 20000
+    xr, ids = repeat_passes(jax.random.normal(jax.random.key(1), (1, 3)), reads)
+    h = np.asarray(nat.eps(params, xr, t, key, ids), np.float64)
+    _, var, _, k3 = (np.asarray(v, np.float64)[0] for v in nat.cumulants(params, xr[:1], t, key, ids[:1]))
+    d = h - h.mean(0)
+    se = np.sqrt((d**3 - 3 * (d**2).mean(0) * d).var(0) / reads)  # delta method, as in test_crossbar_read
+    assert np.all(np.abs((d**3).mean(0) - k3) < 5 * se)
+    # Var of a sample variance: (mu4 - var^2) / R
+    assert np.all(np.abs(d.var(0, ddof=1) - var) < 5 * np.sqrt(((d**4).mean(0) - d.var(0) ** 2) / reads))
+
+
 def test_hardware_defaults_are_the_device_presets():
     """The demo's crossbar takes the device's non-idealities, as every crossbar does by default."""
     from cimjax.crossbar import CrossbarConfig, resolved_programming_sigma, resolved_read_noise

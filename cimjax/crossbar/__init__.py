@@ -37,6 +37,7 @@ from cimjax.crossbar._probability import keep_probability as keep_probability
 from cimjax.crossbar._probability import nominal_keep_probability as nominal_keep_probability
 from cimjax.crossbar._read import crossbar_matmul as crossbar_matmul
 from cimjax.crossbar._read import crossbar_moments as crossbar_moments
+from cimjax.crossbar._read import crossbar_cumulant as crossbar_cumulant
 
 __all__ = [
     "adc",
@@ -47,6 +48,7 @@ __all__ = [
     "needs_reset",
     "crossbar_matmul",
     "crossbar_moments",
+    "crossbar_cumulant",
     "CrossbarConfig",
     "dac",
     "effective_weights",
