@@ -105,6 +105,21 @@ def test_native_write_voltage_outside_the_device_window_is_refused_before_traini
     np.testing.assert_allclose(p, [0.01, 0.99], atol=1e-4)
 
 
+def test_native_training_refuses_a_negative_or_nan_weight_before_training():
+    from cimjax.errors import ConfigError
+    from cimjax.nn import TrainConfig
+    from cimjax.sde import NativeInSituNet, train_native
+
+    _, net, _, _, _ = _nets()
+    sde = VPSDE()
+    teacher = ExSituStep(sde, EpsScore(net, sde))
+    latents = np.zeros((64, 3), np.float32)
+    for kw, name in (({"skew_weight": -1.0}, "skew_weight"), ({"mean_weight": float("nan")}, "mean_weight")):
+        with pytest.raises(ConfigError, match=name):
+            train_native(NativeInSituNet(net, sde, (1.0,)), teacher, None, latents, TrainConfig(batch_size=8), 1,
+                         n_steps=5, **kw)
+
+
 def test_native_moments_split_the_variance_into_pbits_and_periphery():
     # Hardware(): bit-sliced pairs with read noise; the weight cells' P-bit variance is the whole
     # read's less the read noise and ADC rounding, so their share is in (0, 1].

@@ -213,6 +213,9 @@ def train_native(net: NativeInSituNet, teacher: ExSituStep, teacher_params: Any,
       (state, losses) of `fit_loss`; state.params are the native net's params.
     """
     del key
+    for name, value in (("mean_weight", mean_weight), ("skew_weight", skew_weight)):
+        if not float(value) >= 0.0:  # NaN too
+            raise ConfigError(f"train_native: {name}={value!r} must be a number >= 0")
     sde = teacher.sde
     grid = sde.time_grid(n_steps)
     if latents.shape[0] < config.batch_size or config.batch_size % times:
