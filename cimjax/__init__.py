@@ -42,6 +42,7 @@ _API = {
     "Tile": "cimjax.crossbar",
     "crossbar_matmul": "cimjax.crossbar",
     "crossbar_moments": "cimjax.crossbar",
+    "crossbar_cumulant": "cimjax.crossbar",
     "fit_adc_range": "cimjax.crossbar",
     "count_read": "cimjax.crossbar",
     # MC-dropconnect networks
