@@ -114,7 +114,8 @@ def test_native_training_refuses_a_negative_or_nan_weight_before_training():
     sde = VPSDE()
     teacher = ExSituStep(sde, EpsScore(net, sde))
     latents = np.zeros((64, 3), np.float32)
-    for kw, name in (({"skew_weight": -1.0}, "skew_weight"), ({"mean_weight": float("nan")}, "mean_weight")):
+    for kw, name in (({"skew_weight": -1.0}, "skew_weight"), ({"mean_weight": float("nan")}, "mean_weight"),
+                     ({"var_weight": -0.5}, "var_weight")):
         with pytest.raises(ConfigError, match=name):
             train_native(NativeInSituNet(net, sde, (1.0,)), teacher, None, latents, TrainConfig(batch_size=8), 1,
                          n_steps=5, **kw)

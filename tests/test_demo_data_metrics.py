@@ -121,8 +121,9 @@ def test_bad_config():
     with pytest.raises(CimjaxError, match="n_steps"):
         DemoConfig(n_steps=0)
     for bad in (-1.0, float("nan")):
-        with pytest.raises(CimjaxError, match="native_skew_weight"):
-            DemoConfig(native_skew_weight=bad)
+        for name in ("native_skew_weight", "native_var_weight"):
+            with pytest.raises(CimjaxError, match=name):
+                DemoConfig(**{name: bad})
 
 
 def test_resampled_metrics_equal_the_direct_metrics_of_the_resampled_set():

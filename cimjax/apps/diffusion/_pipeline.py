@@ -175,7 +175,8 @@ def prepare_models(cfg: DemoConfig, cache_dir: str | os.PathLike | None = None, 
         in_situ[name] = (InSituStep(sde, in_net), {"score": score_params, "noise": noise_params})
     native_params = stage("native", num_steps=cfg.native_steps, train_fn=functools.partial(
         train_native, native_net, ex_situ, score_params, latents, n_steps=cfg.n_steps,
-        mean_weight=cfg.native_mean_weight, skew_weight=cfg.native_skew_weight))
+        mean_weight=cfg.native_mean_weight, var_weight=cfg.native_var_weight,
+        skew_weight=cfg.native_skew_weight))
     native_params = {**native_params, "offset": _native_offsets(cache, cfg, lambda: calibrate_offsets(
         native_net, ex_situ, score_params, native_params, latents, n_steps=cfg.n_steps,
         key=jax.random.fold_in(jax.random.key(cfg.seed), len(_TRAINING)))["offset"], progress)}
