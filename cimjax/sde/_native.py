@@ -24,6 +24,9 @@ variance p (1 - p) sum_n a_n^2 w_nm^2 of their own cells. The physical knobs:
   zero; they, not the noise, spoiled the samples (Frechet 5.60 at n = 1000 against
   ex-situ's 2.37; the native mean with exact Gaussian noise 4.78, the ex-situ mean with
   the native pass's noise 2.64); calibrated, 1.83 against ex-situ's 2.00 at n = 4000;
+* the pass's spread per state: its variance follows the hidden activations, the target's
+  does not; the fine-tuning's variance weight (`train_native`'s `var_weight`) holds it to
+  the target in every state (measured: most of the gap to ex-situ, see `train_native`);
 * the pass's shape: a Bernoulli sum, skewed at P_sw 0.1; the fine-tuning's skewness term
   (`train_native`'s `skew_weight`) keeps it near a Gaussian's;
 * width: the score net's, unchanged.

@@ -113,7 +113,8 @@ def _markdown(rows: dict, costs: dict, cfg: DemoConfig, timings: dict, embedding
              f"P-bits written at {hardware['native_voltages_V']} V over equal segments of the reverse grid (keep "
              f"probability {[round(p, 3) for p in hardware['native_keep_probs']]}, Fig. 12), a digital gain G(t) "
              "after the ADC; every weight fine-tuned from the ex-situ net so that one pass's closed-form mean "
-             "and variance match the ex-situ transition and its skewness stays near a Gaussian's 0 (skew weight "
+             f"and variance match the ex-situ transition in every state (mean weight {cfg.native_mean_weight}, "
+             f"variance weight {cfg.native_var_weight}) and its skewness stays near a Gaussian's 0 (skew weight "
              f"{cfg.native_skew_weight}); a digital offset per column and step calibrated in closed form "
              "(cimjax.sde.NativeInSituNet). No added rows.",
              f"- **in_situ_noise_rows**: the ex-situ weights unchanged plus {2 * cfg.noise_rows} added noise rows "
