@@ -37,20 +37,30 @@ def run_seed(seed: int, runs: Path, reuse: bool) -> dict:
     return json.loads(path.read_text())
 
 
+def scorer(models):
+    """latents [n, D] -> {frechet, mmd2, n} of their decoded images against the training images, as the demo scores."""
+    import cimjax.apps.diffusion as D
+
+    ref = models.data.x_train
+    ref_features = models.features(ref)
+    bandwidth = D.median_bandwidth(models.data.x_test, ref)
+
+    def score(latents) -> dict:
+        images = models.decode(latents)
+        return {"frechet": D.frechet_distance(models.features(images), ref_features),
+                "mmd2": D.mmd_rbf(images, ref, bandwidth), "n": int(len(images))}
+
+    return score
+
+
 def large_n(seed: int, runs: Path, n: int) -> dict:
     """Frechet distance and MMD^2 of n images of ex-situ, native in-situ and the prior (the demo's models)."""
     import cimjax.apps.diffusion as D
 
     models = D.prepare_models(D.DemoConfig(seed=seed), runs / f"cache_{seed}", progress=False)
-    ref = models.data.x_train
-    ref_features = models.features(ref)
-    bandwidth = D.median_bandwidth(models.data.x_test, ref)
-    out = {}
-    for name in ("ex_situ", "in_situ", "prior"):
-        images = models.decode(D.generate(models, name, n, seed=seed, progress=False))
-        out[name] = {"frechet": D.frechet_distance(models.features(images), ref_features),
-                     "mmd2": D.mmd_rbf(images, ref, bandwidth), "n": n}
-    return out
+    score = scorer(models)
+    return {name: score(D.generate(models, name, n, seed=seed, progress=False))
+            for name in ("ex_situ", "in_situ", "prior")}
 
 
 def acceptance(m: dict) -> dict[str, bool]:

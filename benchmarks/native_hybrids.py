@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._timing import machine_info
+from benchmarks.demo_seeds import scorer
 
 SETS = ("ex_situ", "in_situ", "native_mean+exact_noise", "native_mean+own_variance", "ex_mean+native_noise", "prior")
 
@@ -65,9 +66,7 @@ def run_seed(seed: int, runs: Path, n: int) -> dict:
 
     cfg = D.DemoConfig(seed=seed)
     models = D.prepare_models(cfg, runs / f"cache_{seed}", progress=False)
-    ref = models.data.x_train
-    ref_features = models.features(ref)
-    bandwidth = D.median_bandwidth(models.data.x_test, ref)
+    score = scorer(models)
     native_step, native_params = models.in_situ["in_situ"]
     params = {"ex": models.score_params, "native": native_params}
     parts = {"native_mean+exact_noise": ("native", "exact"), "native_mean+own_variance": ("native", "own_variance"),
@@ -80,9 +79,7 @@ def run_seed(seed: int, runs: Path, n: int) -> dict:
                                      start=0, count=n)
         else:
             latents = D.generate(models, name, n, seed=seed, progress=False)
-        images = models.decode(np.asarray(latents))
-        out[name] = {"frechet": D.frechet_distance(models.features(images), ref_features),
-                     "mmd2": D.mmd_rbf(images, ref, bandwidth), "n": n}
+        out[name] = score(np.asarray(latents))
         print(f"seed {seed} {name}: Frechet {out[name]['frechet']:.3f}, MMD^2 {out[name]['mmd2'] * 1e3:.3f}e-3",
               flush=True)
     return out
