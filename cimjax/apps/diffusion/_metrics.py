@@ -104,21 +104,30 @@ def _frechet_batched(mean_a, cov_a, mu_b, sb):
             - 2.0 * tr_covmean)
 
 
-def _quantiles_sorted(x: np.ndarray, levels: np.ndarray, axis: int) -> np.ndarray:
-    """np.quantile(x, levels, axis) (linear method), with the levels axis in place of `axis`."""
-    x = np.sort(x, axis=axis)
-    pos = levels * (x.shape[axis] - 1)
+def _resampled_sliced_w2(pa: np.ndarray, qb: np.ndarray, levels: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`sliced_wasserstein` [K] of K resamples (draw counts [K, N]) of projections pa [N, P], without sorting them.
+
+    qb [L, P]: the reference's quantiles at `levels`. A resample's sorted values are the
+    sorted originals, each repeated by its count: one np.repeat per resample, linear in N.
+    """
+    n, p = pa.shape
+    order = np.argsort(pa, axis=0).T  # [P, N]
+    sorted_flat = np.take_along_axis(pa.T, order, axis=1).ravel()
+    order_flat = order.ravel()
+    pos = levels * (n - 1)  # np.quantile's linear method
     lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, x.shape[axis] - 1)
-    shape = [1] * x.ndim
-    shape[axis] = len(levels)
-    frac = (pos - lo).reshape(shape)
-    return np.take(x, lo, axis) * (1.0 - frac) + np.take(x, hi, axis) * frac
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    out = np.empty(len(counts))
+    for i, c in enumerate(counts):
+        values = np.repeat(sorted_flat, c[order_flat]).reshape(p, n)
+        out[i] = np.sqrt(np.mean(np.square(values[:, lo] * (1.0 - frac) + values[:, hi] * frac - qb.T)))
+    return out
 
 
 def resampled_metrics(images: np.ndarray, ref: np.ndarray, features: np.ndarray, ref_features: np.ndarray,
-                      bandwidth: float, weights: np.ndarray, *, n_projections: int = 256, seed: int = 0,
-                      chunk: int = 25) -> dict[str, np.ndarray]:
+                      bandwidth: float, weights: np.ndarray, *, n_projections: int = 256,
+                      seed: int = 0) -> dict[str, np.ndarray]:
     """Frechet, MMD^2 and sliced W2 [K] of K resamples of `images`, each given as draw counts.
 
     Args:
@@ -134,21 +143,18 @@ def resampled_metrics(images: np.ndarray, ref: np.ndarray, features: np.ndarray,
     shift = np.asarray(features, np.float64).mean(0)
     f, fb = np.asarray(features, np.float64) - shift, np.asarray(ref_features, np.float64) - shift
     mean = w @ f / n
-    second = np.einsum("kn,nf,ng->kfg", w, f, f, optimize=True)
+    second = np.stack([(f * wk[:, None]).T @ f for wk in w])  # [K, F, F]: f^T diag(w_k) f
     cov = (second - n * mean[:, :, None] * mean[:, None, :]) / (n - 1)
     frechet = _frechet_batched(mean, cov, fb.mean(0), np.atleast_2d(np.cov(fb, rowvar=False)))
     # MMD^2: the sum over distinct draws s != t of k(x_s, x_t) is w K w - sum_i w_i k(x_i, x_i)
     k = lambda x, y: np.exp(-_sq_dists(x, y) / (2.0 * bandwidth * bandwidth))  # noqa: E731
     kaa, kab, kbb = k(images, images), k(images, ref), k(ref, ref)
-    aa = (np.einsum("kn,nm,km->k", w, kaa, w, optimize=True) - w @ np.diag(kaa)) / (n * (n - 1))
+    aa = (np.sum((w @ kaa) * w, axis=1) - w @ np.diag(kaa)) / (n * (n - 1))
     bb = (kbb.sum() - np.trace(kbb)) / (m * (m - 1))
     mmd2 = aa + bb - 2.0 * (w @ kab.sum(1)) / (n * m)
-    # sliced W2: the projections and levels of sliced_wasserstein, resampled in chunks
+    # sliced W2: the projections and levels of sliced_wasserstein
     pa, qb, levels = _sliced_projections(images, ref, n_projections, seed)
-    idx = np.stack([np.repeat(np.arange(n), c) for c in np.asarray(weights, int)])  # [K, N] drawn rows
-    sw = np.concatenate([  # quantiles [chunk, levels, projections]
-        np.sqrt(np.mean(np.square(_quantiles_sorted(pa[idx[i:i + chunk]], levels, 1) - qb), axis=(1, 2)))
-        for i in range(0, len(idx), chunk)])
+    sw = _resampled_sliced_w2(pa, qb, levels, np.asarray(weights, np.int64))
     return {"frechet": frechet, "mmd2": mmd2, "sliced_w2": sw}
 
 
