@@ -9,9 +9,6 @@ ex-situ's. Accuracy, not speed; the machine is named all the same.
     python3 -m benchmarks.demo_seeds [--seeds 0 1 2] [--runs DIR] [--reuse] [--out benchmarks/results]
 
 --reuse takes DIR/seed_<s>/metrics.json where it exists (e.g. from `cimjax demo --seed s --out DIR/seed_s`).
---large N (default 4000) also draws N images of ex-situ, native in-situ and the prior from each seed's
-cached models (DIR/cache_<s>) and scores them against the same training images: at the demo's n = 1000
-the Frechet distance's bootstrap interval is wider than the bounds' margins.
 """
 
 from __future__ import annotations
@@ -53,16 +50,6 @@ def scorer(models):
     return score
 
 
-def large_n(seed: int, runs: Path, n: int) -> dict:
-    """Frechet distance and MMD^2 of n images of ex-situ, native in-situ and the prior (the demo's models)."""
-    import cimjax.apps.diffusion as D
-
-    models = D.prepare_models(D.DemoConfig(seed=seed), runs / f"cache_{seed}", progress=False)
-    score = scorer(models)
-    return {name: score(D.generate(models, name, n, seed=seed, progress=False))
-            for name in ("ex_situ", "in_situ", "prior")}
-
-
 def acceptance(m: dict) -> dict[str, bool]:
     """Issue 12's bounds for the native sampler in one run's metrics."""
     q, tr = m["quality"], m["transitions"]["in_situ"]
@@ -84,11 +71,12 @@ def markdown(seeds: list[int], runs: dict[int, dict], machine: dict, note: str) 
              f"jax {machine.get('jax')} on {machine.get('backend')}. {note}".rstrip(), "",
              f"Seeds {seeds}; every model trained per seed with `cimjax demo` defaults; n = "
              f"{runs[seeds[0]]['quality']['in_situ']['n']} images per set. Mean over seeds (each seed's value).", "",
-             "| set | Frechet | MMD^2 | mean err | std err | weight-cell P-bit share |", "|---|---|---|---|---|---|"]
+             "| set | Frechet | MMD^2 | KID | mean err | std err | weight-cell P-bit share |",
+             "|---|---|---|---|---|---|---|"]
     for name in SETS:
-        fd = [runs[s]["quality"][name]["frechet"] for s in seeds]
-        mmd = [runs[s]["quality"][name]["mmd2"] for s in seeds]
-        row = f"| {name} | {_spread(fd, '.3f')} | {_spread([v * 1e3 for v in mmd], '.2f')} e-3 |"
+        fd, mmd, kid = ([runs[s]["quality"][name][k] for s in seeds] for k in ("frechet", "mmd2", "kid"))
+        row = (f"| {name} | {_spread(fd, '.3f')} | {_spread([v * 1e3 for v in mmd], '.2f')} e-3 | "
+               f"{_spread([v * 1e3 for v in kid], '.2f')} e-3 |")
         if name in SAMPLERS:
             tr = [runs[s]["transitions"][name] for s in seeds]
             row += "".join(f" {_spread([t[k] for t in tr], '.3f')} |"
@@ -103,20 +91,10 @@ def markdown(seeds: list[int], runs: dict[int, dict], machine: dict, note: str) 
     lines += ["", "Native in-situ against issue 12's bounds:", "", "| bound | " + " | ".join(f"seed {s}" for s in seeds)
               + " |", "|---|" + "---|" * len(seeds)]
     lines += [f"| {k} | " + " | ".join("yes" if checks[s][k] else "**no**" for s in seeds) + " |" for k in checks[seeds[0]]]
-    return "\n".join(lines) + "\n"
-
-
-def markdown_large(seeds: list[int], large: dict[int, dict]) -> str:
-    n = large[seeds[0]]["in_situ"]["n"]
-    lines = ["", f"## The same models at n = {n} (no intervals)", "",
-             "| seed | ex-situ Frechet | native Frechet | prior Frechet | native / ex-situ | native / prior | "
-             "native MMD^2 / prior's |", "|---|---|---|---|---|---|---|"]
-    for s in seeds:
-        q = large[s]
-        lines.append(f"| {s} | {q['ex_situ']['frechet']:.3f} | {q['in_situ']['frechet']:.3f} | "
-                     f"{q['prior']['frechet']:.3f} | {q['in_situ']['frechet'] / q['ex_situ']['frechet']:.2f} | "
-                     f"{q['in_situ']['frechet'] / q['prior']['frechet']:.3f} | "
-                     f"{q['in_situ']['mmd2'] / q['prior']['mmd2']:.3f} |")
+    lines += ["", "Demo wall time per seed (its own timings_s; models trained or loaded as `trained` says):", ""]
+    lines += [f"- seed {s}: {runs[s]['timings_s']['total']:.0f} s (train or load {runs[s]['timings_s']['train_or_load']:.0f} s, "
+              f"sample and metrics {runs[s]['timings_s']['sample_and_metrics']:.0f} s); trained: "
+              f"{', '.join(runs[s]['trained']) or 'none'}" for s in seeds]
     return "\n".join(lines) + "\n"
 
 
@@ -126,24 +104,21 @@ def main() -> None:
     p.add_argument("--runs", default="demo-seeds", help="folder of the runs (seed_<s>/) and their checkpoints")
     p.add_argument("--reuse", action="store_true", help="take an existing seed_<s>/metrics.json instead of running")
     p.add_argument("--out", default="benchmarks/results")
-    p.add_argument("--large", type=int, default=4000, help="images per set of the second table (0: none)")
     p.add_argument("--note", default="", help="a line for the table, e.g. how loaded the machine was")
     args = p.parse_args()
     runs = {s: run_seed(s, Path(args.runs), args.reuse) for s in args.seeds}
-    large = {s: large_n(s, Path(args.runs), args.large) for s in args.seeds} if args.large else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
     summary = {"seeds": args.seeds, "machine": machine, "note": args.note,
                "acceptance": {str(s): acceptance(runs[s]) for s in args.seeds},
-               "quality": {str(s): {n: {k: runs[s]["quality"][n][k] for k in ("frechet", "frechet_ci", "mmd2", "mmd2_ci", "n")}
+               "quality": {str(s): {n: {k: runs[s]["quality"][n][k] for k in ("frechet", "frechet_ci", "mmd2", "mmd2_ci", "kid", "kid_ci", "n")}
                                     for n in SETS} for s in args.seeds},
                "transitions": {str(s): {n: {k: v for k, v in runs[s]["transitions"][n].items() if k.endswith("_avg")}
                                         for n in SAMPLERS} for s in args.seeds},
-               "large_n": {str(s): q for s, q in large.items()}}
+               "timings_s": {str(s): runs[s]["timings_s"] for s in args.seeds}}
     (out / "demo_seeds.json").write_text(json.dumps(summary, indent=1))
-    (out / "demo_seeds.md").write_text(markdown(args.seeds, runs, machine, args.note)
-                                       + (markdown_large(args.seeds, large) if large else ""))
+    (out / "demo_seeds.md").write_text(markdown(args.seeds, runs, machine, args.note))
     print((out / "demo_seeds.md").read_text())
 
 

@@ -141,6 +141,21 @@ def test_resampled_metrics_equal_the_direct_metrics_of_the_resampled_set():
         assert got["mmd2"][k] == pytest.approx(M.mmd_rbf(a[i], ref, h), rel=1e-9, abs=1e-12)
         assert got["sliced_w2"][k] == pytest.approx(M.sliced_wasserstein(a[i], ref, n_projections=64, seed=1),
                                                     rel=1e-9)
+        assert got["kid"][k] == pytest.approx(M.kernel_inception_distance(fa[i], fr), rel=1e-9, abs=1e-12)
+
+
+def test_kid_is_the_unbiased_mmd_of_the_cubic_kernel():
+    # by hand, F = 1: k(x, y) = (x y + 1)^3; within {0, 1}: k(0, 1) = 1; within {0, 2}: 1;
+    # across: k(0, 0) = k(0, 2) = k(1, 0) = 1, k(1, 2) = 27 -> mean 7.5; KID = 1 + 1 - 2 * 7.5
+    assert M.kernel_inception_distance(np.array([[0.0], [1.0]]), np.array([[0.0], [2.0]])) == pytest.approx(-13.0)
+    # against a plain double loop over distinct pairs (Binkowski et al. 2018, eq. of the U-statistic)
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(7, 3)), rng.normal(size=(5, 3)) + 0.5
+    k = lambda x, y: (x @ y / 3 + 1.0) ** 3  # noqa: E731
+    aa = sum(k(a[i], a[j]) for i in range(7) for j in range(7) if i != j) / (7 * 6)
+    bb = sum(k(b[i], b[j]) for i in range(5) for j in range(5) if i != j) / (5 * 4)
+    ab = sum(k(x, y) for x in a for y in b) / 35
+    assert M.kernel_inception_distance(a, b) == pytest.approx(aa + bb - 2 * ab, rel=1e-12)
 
 
 def test_bootstrap_interval_of_a_mean_shift_covers_the_clt_spread():

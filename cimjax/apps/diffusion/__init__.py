@@ -17,6 +17,7 @@ from cimjax.apps.diffusion._data import load_idx as load_idx
 from cimjax.apps.diffusion._data import load_mnist as load_mnist
 from cimjax.apps.diffusion._metrics import bootstrap_intervals as bootstrap_intervals
 from cimjax.apps.diffusion._metrics import frechet_distance as frechet_distance
+from cimjax.apps.diffusion._metrics import kernel_inception_distance as kernel_inception_distance
 from cimjax.apps.diffusion._metrics import label_histogram as label_histogram
 from cimjax.apps.diffusion._metrics import median_bandwidth as median_bandwidth
 from cimjax.apps.diffusion._metrics import mmd_rbf as mmd_rbf
@@ -56,6 +57,7 @@ __all__ = [
     "evaluate",
     "prepare_out_dir",
     "frechet_distance",
+    "kernel_inception_distance",
     "generate",
     "image_counts",
     "ImageData",

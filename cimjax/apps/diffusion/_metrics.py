@@ -7,6 +7,9 @@ All distances compare two sets of flattened images (or classifier features), [N,
 * `sliced_wasserstein`: W_2 averaged over random 1-D projections (Rabin et al. 2011).
 * `frechet_distance`: ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)) of Gaussian fits
   (Heusel et al. 2017), here in a small digit classifier's penultimate features.
+* `kernel_inception_distance`: KID (Binkowski et al. 2018), the unbiased MMD^2 of the
+  classifier features with the cubic kernel (a . b / F + 1)^3: unlike the Frechet
+  distance, its expectation does not depend on n, so sets of different sizes compare.
 * `label_histogram`: fraction of samples the classifier assigns to each class.
 * `nn_distance`: mean distance from each sample to its nearest training image (memorisation).
 * `bootstrap_intervals`: percentile-bootstrap 95% intervals of the Frechet distance, MMD^2
@@ -20,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["mmd_rbf", "median_bandwidth", "sliced_wasserstein", "frechet_distance", "label_histogram",
-           "nn_distance", "nn_distances", "bootstrap_intervals", "resampled_metrics"]
+           "nn_distance", "nn_distances", "bootstrap_intervals", "resampled_metrics", "kernel_inception_distance"]
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -36,14 +39,37 @@ def median_bandwidth(a: np.ndarray, b: np.ndarray, max_points: int = 1000) -> fl
     return float(np.sqrt(np.median(d[np.triu_indices(len(pooled), 1)])))
 
 
+def _rbf(h: float):
+    return lambda x, y: np.exp(-_sq_dists(x, y) / (2.0 * h * h))
+
+
+def _cubic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """KID's kernel (x . y / F + 1)^3."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+def _mmd2_resampled(kernel, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Unbiased MMD^2 [K] of K resamples of a (draw counts w [K, N]) against b.
+
+    The sum over distinct draws s != t of k(a_s, a_t) is w K w - sum_i w_i k(a_i, a_i).
+    """
+    kaa, kab, kbb = kernel(a, a), kernel(a, b), kernel(b, b)
+    n, m = len(a), len(b)
+    aa = (np.sum((w @ kaa) * w, axis=1) - w @ np.diag(kaa)) / (n * (n - 1))
+    bb = (kbb.sum() - np.trace(kbb)) / (m * (m - 1))
+    return aa + bb - 2.0 * (w @ kab.sum(1)) / (n * m)
+
+
 def mmd_rbf(a: np.ndarray, b: np.ndarray, bandwidth: float | None = None) -> float:
     """Unbiased MMD^2 between samples a [N, P] and b [M, P]; RBF kernel, median heuristic by default."""
     h = median_bandwidth(a, b) if bandwidth is None else float(bandwidth)
-    k = lambda x, y: np.exp(-_sq_dists(x, y) / (2.0 * h * h))  # noqa: E731
-    kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
-    n, m = len(a), len(b)
-    return float((kaa.sum() - np.trace(kaa)) / (n * (n - 1)) + (kbb.sum() - np.trace(kbb)) / (m * (m - 1))
-                 - 2.0 * kab.mean())
+    return float(_mmd2_resampled(_rbf(h), a, b, np.ones((1, len(a))))[0])
+
+
+def kernel_inception_distance(fa: np.ndarray, fb: np.ndarray) -> float:
+    """KID: unbiased MMD^2 between feature sets fa [N, F] and fb [M, F], kernel (a . b / F + 1)^3."""
+    return float(_mmd2_resampled(_cubic, fa, fb, np.ones((1, len(fa))))[0])
 
 
 def sliced_wasserstein(a: np.ndarray, b: np.ndarray, n_projections: int = 256, seed: int = 0) -> float:
@@ -128,16 +154,16 @@ def _resampled_sliced_w2(pa: np.ndarray, qb: np.ndarray, levels: np.ndarray, cou
 def resampled_metrics(images: np.ndarray, ref: np.ndarray, features: np.ndarray, ref_features: np.ndarray,
                       bandwidth: float, weights: np.ndarray, *, n_projections: int = 256,
                       seed: int = 0) -> dict[str, np.ndarray]:
-    """Frechet, MMD^2 and sliced W2 [K] of K resamples of `images`, each given as draw counts.
+    """Frechet, MMD^2, KID and sliced W2 [K] of K resamples of `images`, each given as draw counts.
 
     Args:
       images: [N, P], features [N, F]; ref [M, P], ref_features [M, F], held fixed.
       weights: [K, N] integer draw counts, each row summing to N (all ones = the set itself).
-    Each metric equals the direct one (`frechet_distance`, `mmd_rbf`, `sliced_wasserstein`)
-    of the resampled set `np.repeat(images, w, 0)`.
+    Each metric equals the direct one (`frechet_distance`, `mmd_rbf`, `kernel_inception_distance`,
+    `sliced_wasserstein`) of the resampled set `np.repeat(images, w, 0)`.
     """
     w = np.asarray(weights, np.float64)
-    n, m = len(images), len(ref)
+    n = len(images)
     # Frechet: weighted means and covariances (ddof 1, as np.cov); both sets shifted by one
     # vector, which leaves the distance unchanged and the sums well scaled
     shift = np.asarray(features, np.float64).mean(0)
@@ -146,21 +172,17 @@ def resampled_metrics(images: np.ndarray, ref: np.ndarray, features: np.ndarray,
     second = np.stack([(f * wk[:, None]).T @ f for wk in w])  # [K, F, F]: f^T diag(w_k) f
     cov = (second - n * mean[:, :, None] * mean[:, None, :]) / (n - 1)
     frechet = _frechet_batched(mean, cov, fb.mean(0), np.atleast_2d(np.cov(fb, rowvar=False)))
-    # MMD^2: the sum over distinct draws s != t of k(x_s, x_t) is w K w - sum_i w_i k(x_i, x_i)
-    k = lambda x, y: np.exp(-_sq_dists(x, y) / (2.0 * bandwidth * bandwidth))  # noqa: E731
-    kaa, kab, kbb = k(images, images), k(images, ref), k(ref, ref)
-    aa = (np.sum((w @ kaa) * w, axis=1) - w @ np.diag(kaa)) / (n * (n - 1))
-    bb = (kbb.sum() - np.trace(kbb)) / (m * (m - 1))
-    mmd2 = aa + bb - 2.0 * (w @ kab.sum(1)) / (n * m)
+    mmd2 = _mmd2_resampled(_rbf(bandwidth), images, ref, w)
+    kid = _mmd2_resampled(_cubic, features, ref_features, w)
     # sliced W2: the projections and levels of sliced_wasserstein
     pa, qb, levels = _sliced_projections(images, ref, n_projections, seed)
     sw = _resampled_sliced_w2(pa, qb, levels, np.asarray(weights, np.int64))
-    return {"frechet": frechet, "mmd2": mmd2, "sliced_w2": sw}
+    return {"frechet": frechet, "mmd2": mmd2, "kid": kid, "sliced_w2": sw}
 
 
 def bootstrap_intervals(images: np.ndarray, ref: np.ndarray, features: np.ndarray, ref_features: np.ndarray,
                         bandwidth: float, *, n_boot: int = 300, seed: int = 0) -> dict[str, list[float]]:
-    """95% bootstrap intervals {frechet_ci, mmd2_ci, sliced_w2_ci} of one set's metrics.
+    """95% bootstrap intervals {frechet_ci, mmd2_ci, kid_ci, sliced_w2_ci} of one set's metrics.
 
     `n_boot` resamples with replacement of `images` (the reference held fixed), drawn from
     `seed`. A resample's duplicates bias these distances upward by about as much as finite n
