@@ -12,10 +12,10 @@ All distances compare two sets of flattened images (or classifier features), [N,
   distance, its expectation does not depend on n, so sets of different sizes compare.
 * `label_histogram`: fraction of samples the classifier assigns to each class.
 * `nn_distance`: mean distance from each sample to its nearest training image (memorisation).
-* `bootstrap_intervals`: percentile-bootstrap 95% intervals of the Frechet distance, MMD^2
-  and sliced W2 over resamples (with replacement) of the generated set, the reference held
-  fixed; every resample is a row of multinomial weights, so each metric is evaluated for
-  all resamples at once (one kernel matrix, batched eigenvalues, batched sorts).
+* `bootstrap_intervals`: percentile-bootstrap 95% intervals of the Frechet distance, MMD^2,
+  KID and sliced W2 over resamples (with replacement) of the generated set, the reference
+  held fixed; every resample is a row of multinomial draw counts, so the metrics of all
+  resamples come from one kernel matrix, batched eigenvalues and each projection sorted once.
 """
 
 from __future__ import annotations
