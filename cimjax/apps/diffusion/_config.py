@@ -59,8 +59,8 @@ class DemoConfig:
     # std error 0.075; 2400 steps 0.084 and 0.059 (a mean weight of 400 instead: 0.090, std 0.101); with
     # the variance weight 10, at seed 1: 2400 steps mean error 0.120, 4800 steps 0.084 (std 0.036, 0.032).
     # Still limited by the steps: at seed 0, batch 256, 4800 steps 0.103 (std 0.031), 9600 steps 0.082
-    # (0.025); learning rate 3e-3 instead, 4800 steps: 0.099 (0.039); batch 128, 9600 steps (about the
-    # time of 4800 at 256): 0.081 (0.024), the demo's choice
+    # (0.025); learning rate 3e-3 instead, 4800 steps: 0.099 (0.039); batch 128, 9600 steps (the
+    # examples of 4800 at 256): 0.081 (0.024), the demo's choice
     native_steps: int = 9600
     native_mean_weight: float = 200.0  # assumption: the mean's share of the loss (its tolerance is ~3% of c)
     # the variance term's weight (1: its KL share, cimjax.sde.train_native); measured (seed 1, n = 4000, 3

@@ -181,8 +181,9 @@ def resampled_metrics(images: np.ndarray, ref: np.ndarray, features: np.ndarray,
 
 
 def bootstrap_intervals(images: np.ndarray, ref: np.ndarray, features: np.ndarray, ref_features: np.ndarray,
-                        bandwidth: float, *, n_boot: int = 300, seed: int = 0) -> dict[str, list[float]]:
-    """95% bootstrap intervals {frechet_ci, mmd2_ci, kid_ci, sliced_w2_ci} of one set's metrics.
+                        bandwidth: float, *, n_boot: int = 300, seed: int = 0) -> dict[str, float | list[float]]:
+    """One set's metrics and their 95% bootstrap intervals: {frechet, frechet_ci, mmd2, mmd2_ci, kid,
+    kid_ci, sliced_w2, sliced_w2_ci}; each estimate is the set's own (all draw counts one).
 
     `n_boot` resamples with replacement of `images` (the reference held fixed), drawn from
     `seed`. A resample's duplicates bias these distances upward by about as much as finite n
@@ -197,5 +198,5 @@ def bootstrap_intervals(images: np.ndarray, ref: np.ndarray, features: np.ndarra
     out = {}
     for name, values in both.items():
         lo, hi = np.percentile(values[1:], [2.5, 97.5]) + (values[0] - values[1:].mean())
-        out[f"{name}_ci"] = [float(lo), float(hi)]
+        out[name], out[f"{name}_ci"] = float(values[0]), [float(lo), float(hi)]
     return out
