@@ -148,6 +148,20 @@ def test_ideal_with_an_explicit_non_ideality_is_refused(tmp_path, capsys):
         DemoConfig(ideal=True, programming_sigma=0.1)
 
 
+def test_a_native_write_voltage_outside_the_window_is_refused_before_training(tmp_path, capsys):
+    from cimjax.sde import write_voltage_range
+
+    lo, hi = write_voltage_range()
+    assert main(["demo", "--out", str(tmp_path / "d"), "--quick", "--native-voltage", "1.0", str(hi + 0.1)]) == 2
+    err = capsys.readouterr().err
+    assert "--native-voltage[1]" in err and "write window" in err and not (tmp_path / "d").exists()
+    for bad, name in (((float("nan"),), r"native_voltages\[0\]=nan"), ("1.0", "native_voltages='1.0'"),
+                      ((), r"native_voltages=\(\)"), ((lo - 0.01,), r"native_voltages\[0\]")):
+        with pytest.raises(CimjaxError, match=name):
+            DemoConfig(native_voltages=bad)
+    assert DemoConfig(native_voltages=[1, 1.1]).native_voltages == (1.0, 1.1)  # a list from JSON: hashable floats
+
+
 def test_a_checkpoint_of_another_crossbar_is_refused_naming_the_field(tiny, tmp_path):
     from cimjax.apps.diffusion import config_hash, stage_config
     from cimjax.nn import load_checkpoint

@@ -25,6 +25,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="per-read noise of each cell relative to its full output (default: the device's, Fig. 15)")
     p.add_argument("--pbit-spread", choices=("on", "off"), default=None,
                    help="device-to-device P_sw spread (default on, Fig. 13)")
+    p.add_argument("--native-voltage", type=float, nargs="+", default=None, metavar="V",
+                   help="write voltage [V] of the native in-situ net's P-bits, one per equal segment of the "
+                        "reverse grid from t = T (default 1.05, P_sw 0.12 on Fig. 12's curve); a new value "
+                        "fine-tunes the native stage again")
 
 
 def register(subparsers) -> None:
@@ -74,6 +78,10 @@ def _config(args):
     if "pbit_spread" in given:
         given["pbit_spread"] = given["pbit_spread"] == "on"
     extra.update(given, ideal=args.ideal)
+    if args.native_voltage is not None:
+        from cimjax.sde import check_write_voltages
+
+        extra["native_voltages"] = check_write_voltages(args.native_voltage, "--native-voltage")
     if getattr(args, "demo_seed", None) is not None:
         if args.demo_seed < 0:
             raise ConfigError(f"--seed={args.demo_seed} must be >= 0")

@@ -16,6 +16,7 @@ from cimjax.sde._native import init_native_params as init_native_params
 from cimjax.sde._native import calibrate_offsets as calibrate_offsets
 from cimjax.sde._native import train_native as train_native
 from cimjax.sde._native import write_voltage_range as write_voltage_range
+from cimjax.sde._native import check_write_voltages as check_write_voltages
 from cimjax.sde._insitu_training import repeat_passes as repeat_passes
 from cimjax.sde._insitu_training import train_insitu as train_insitu
 from cimjax.sde._insitu_training import transition_targets as transition_targets
@@ -72,6 +73,7 @@ __all__ = [
     "calibrate_offsets",
     "train_native",
     "write_voltage_range",
+    "check_write_voltages",
     "InSituCrossbarNet",
     "crossbar_layer_shapes",
     "init_noise_params",

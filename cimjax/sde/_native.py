@@ -51,7 +51,7 @@ from cimjax.sde._insitu_training import transition_targets
 from cimjax.sde._sde import AbstractSDE
 from cimjax.sde._steps import ExSituStep
 
-__all__ = ["NativeInSituNet", "write_voltage_range", "init_native_params", "train_native", "calibrate_offsets"]
+__all__ = ["NativeInSituNet", "write_voltage_range", "check_write_voltages", "init_native_params", "train_native", "calibrate_offsets"]
 
 # assumption: the device's usable write window is where the nominal P_sw lies in [1%, 99%]
 # (Fig. 12's stochastic window); beyond it a P-bit is almost deterministic and the spread
@@ -64,6 +64,18 @@ def write_voltage_range(device: str = "default") -> tuple[float, float]:
     preset = device_preset(device)
     lo, hi = (float(preset.pbit.voltage_for_probability(p, preset.calibrated_width)) for p in P_SW_WINDOW)
     return lo, hi
+
+
+def check_write_voltages(voltages, name: str = "voltages") -> tuple[float, ...]:
+    """`voltages` as floats [V], each inside the device's write window, else a ConfigError naming `name`[i]."""
+    if isinstance(voltages, (str, bytes)) or not hasattr(voltages, "__len__"):
+        raise ConfigError(f"{name}={voltages!r} must be a sequence of write voltages [V]")
+    lo, hi = write_voltage_range()
+    for i, v in enumerate(voltages):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:  # NaN too
+            raise ConfigError(f"{name}[{i}]={v!r} V is outside the device's write window "
+                              f"[{lo:.3f}, {hi:.3f}] V (P_sw from {P_SW_WINDOW[0]} to {P_SW_WINDOW[1]}, Fig. 12)")
+    return tuple(float(v) for v in voltages)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +101,7 @@ class NativeInSituNet:
     voltages: tuple[float, ...] = ()
 
     def __post_init__(self):
-        lo, hi = write_voltage_range()
-        for i, v in enumerate(self.voltages):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise ConfigError(f"voltages[{i}]={v!r} V is outside the device's write window "
-                                  f"[{lo:.3f}, {hi:.3f}] V (P_sw from {P_SW_WINDOW[0]} to {P_SW_WINDOW[1]}, Fig. 12)")
+        check_write_voltages(self.voltages)
 
     @property
     def out_configs(self) -> tuple[CrossbarConfig, ...]:

@@ -95,7 +95,11 @@ class DemoConfig:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a number >= 0")
         if self.insitu_passes < 2:
             raise ConfigError(f"insitu_passes={self.insitu_passes} must be >= 2 (energy score)")
-        object.__setattr__(self, "native_voltages", tuple(float(v) for v in self.native_voltages))
+        from cimjax.sde import check_write_voltages
+
+        if not self.native_voltages:
+            raise ConfigError("native_voltages=() must name at least one write voltage [V]")
+        object.__setattr__(self, "native_voltages", check_write_voltages(self.native_voltages, "native_voltages"))
         if self.ideal:
             ref = DemoConfig.__dataclass_fields__
             set_ = [f"{k}={getattr(self, k)!r}" for k in HARDWARE_FIELDS if getattr(self, k) != ref[k].default]
