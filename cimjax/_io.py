@@ -56,7 +56,7 @@ def parse_json(text: str, source: str) -> Any:
 
 
 def read_text(path: str | os.PathLike, what: str = "file") -> str:
-    """The UTF-8 text in `path`.
+    """The UTF-8 text in `path`, without a leading byte order mark.
 
     Raises:
       DataFileError: naming the file, if it is missing, a folder, unreadable, or not text
@@ -73,7 +73,8 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         nul = err.start if nul < 0 else min(nul, err.start)
     else:
         if nul < 0:
-            return text
+            # a UTF-8 byte order mark (Excel's "CSV UTF-8", Windows Notepad) is not part of the text
+            return text[1:] if text.startswith("\ufeff") else text
     line = data[:nul].count(b"\n") + 1
     raise DataFileError(f"{path}:{line}: cannot read {what}: not UTF-8 text (byte 0x{data[nul]:02x} at offset "
                         f"{nul}); is it a binary file?")

@@ -178,3 +178,15 @@ def test_beta_binomial_needs_more_than_one_trial(tmp_path, monkeypatch, capsys):
     assert main(["device", "calibrate", str(path), "--out", str(tmp_path / "p.json"), "--model", "precession",
                  "--likelihood", "beta-binomial"]) == 2
     assert "overdispersion: every row has trials <= 1" in capsys.readouterr().err
+
+
+def test_utf8_byte_order_mark_and_windows_line_endings_are_read(tmp_path):
+    # Excel's "CSV UTF-8" starts the file with a byte order mark; Windows ends lines with CR LF
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{HEADER}\r\n1.5,7e-10,3,10\r\n1.0,7e-10,1,10\r\n".encode())
+    data = load_switching_csv(path)
+    assert data.voltage.tolist() == [1.5, 1.0] and data.switched.tolist() == [3, 1]
+    preset = tmp_path / "preset.json"
+    assert main(["device", "preset", "default", "--out", str(preset)]) == 0
+    preset.write_bytes(b"\xef\xbb\xbf" + preset.read_bytes())
+    assert load_preset(preset).calibrated_voltage == default_preset().calibrated_voltage
