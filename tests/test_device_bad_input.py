@@ -190,3 +190,28 @@ def test_utf8_byte_order_mark_and_windows_line_endings_are_read(tmp_path):
     assert main(["device", "preset", "default", "--out", str(preset)]) == 0
     preset.write_bytes(b"\xef\xbb\xbf" + preset.read_bytes())
     assert load_preset(preset).calibrated_voltage == default_preset().calibrated_voltage
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        ((HEADER, "1.5,7e-10,5,1e20"), ":2: column 4 ('trials'): trials=1e20 is above 1e+15 pulses"),
+        ((HEADER, "1.5,7e-10,1e19,1e19"), ":2: column 4 ('trials'): trials=1e19 is above 1e+15 pulses"),
+        (("voltage;width;switched;trials", "1.5;7e-10;3;10"), ":1: column 1 ('voltage;width;switched;trials') is not "
+         "one of ('voltage', 'width', 'trials', 'switched', 'probability', 'device', 'direction'); cells are separated "
+         "by commas, not ';'"),
+    ],
+)
+def test_huge_counts_and_semicolons_are_named(tmp_path, lines, expected):
+    path = _csv(tmp_path, *lines)
+    with pytest.raises(CimjaxError) as err:  # was OverflowError from numpy's int64 conversion
+        load_switching_csv(path)
+    assert str(err.value).startswith(f"{path}{expected}")
+
+
+def test_cli_huge_trials_is_one_line(tmp_path, capsys):
+    path = _csv(tmp_path, HEADER, "1.5,7e-10,5,1e20")
+    out = tmp_path / "p.json"
+    assert main(["device", "calibrate", str(path), "--out", str(out)]) == 2
+    assert "column 4 ('trials'): trials=1e20 is above" in capsys.readouterr().err
+    assert not out.exists()

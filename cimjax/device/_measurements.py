@@ -28,6 +28,7 @@ DIRECTION_SPELLINGS = {spelling: canonical for canonical, spellings in (
     ("p_to_ap", ("p->ap", "p_ap", "p-ap", "p_to_ap", "p2ap")),
     ("ap_to_p", ("ap->p", "ap_p", "ap-p", "ap_to_p", "ap2p"))) for spelling in spellings}
 _DIMENSIONS = {"voltage": "voltage", "width": "time"}  # cell kind -> physical dimension
+_MAX_COUNT = 1e15  # more pulses than any measurement applies (1e12 cycles rate a device, Fig. 19); int64-safe
 
 
 class SwitchingData(NamedTuple):
@@ -92,6 +93,8 @@ def _cell(path, line, header, row, name, kind):
             raise DataFileError(f"{where}: {text!r} is not a whole number")
         if value < 0:
             raise DataFileError(f"{where}: {name}={text} must be >= 0")
+        if value > _MAX_COUNT:
+            raise DataFileError(f"{where}: {name}={text} is above {_MAX_COUNT:.0e} pulses; is it a count?")
     if kind == "width" and value <= 0:
         raise DataFileError(f"{where}: {name}={text} must be > 0 (SI units: seconds)")
     if kind == "probability" and not 0 <= value <= 1:
@@ -122,7 +125,7 @@ def load_switching_csv(path: str | os.PathLike) -> SwitchingData:
     Raises:
       DataFileError: naming file, line and column, for an unreadable or binary file, a missing
         or unknown column, a short or long row, a non-numeric or non-finite cell, a wrong or
-        implausible unit, a non-whole or negative count, a width <= 0, a probability outside
+        implausible unit, a non-whole, negative or implausibly large count, a width <= 0, a probability outside
         [0, 1], switched > trials, a direction that is not one of the spellings, or no data rows.
     """
     path = Path(path)
@@ -135,7 +138,10 @@ def load_switching_csv(path: str | os.PathLike) -> SwitchingData:
     header_line, header = rows[0][0], [h.strip().lower() for h in rows[0][1]]
     for col, name in enumerate(header):
         if name not in REQUIRED + COUNT_COLUMNS + OPTIONAL:
-            raise DataFileError(f"{path}:{header_line}: column {col + 1} ({name!r}) is not one of {REQUIRED + COUNT_COLUMNS + OPTIONAL}")
+            hint = next((f"; cells are separated by commas, not {sep!r}" for sep in (";", "\t")
+                         if sep in name and "voltage" in name), "")
+            raise DataFileError(f"{path}:{header_line}: column {col + 1} ({name!r}) is not one of "
+                                f"{REQUIRED + COUNT_COLUMNS + OPTIONAL}{hint}")
         if header.index(name) != col:
             raise DataFileError(f"{path}:{header_line}: column {col + 1} ({name!r}) appears twice")
     for name in REQUIRED:
