@@ -174,7 +174,7 @@ def test_each_device_of_an_array_must_identify_the_form(tmp_path, monkeypatch, c
 
 def test_beta_binomial_needs_more_than_one_trial(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(calibration, "_levenberg_marquardt", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
-    path = _csv(tmp_path, HEADER, *(f"{v},{w},1,1" for v, w in GRID))
+    path = _csv(tmp_path, HEADER, *(f"{v},{w},{i % 2},1" for i, (v, w) in enumerate(GRID)))
     assert main(["device", "calibrate", str(path), "--out", str(tmp_path / "p.json"), "--model", "precession",
                  "--likelihood", "beta-binomial"]) == 2
     assert "overdispersion: every row has trials <= 1" in capsys.readouterr().err
@@ -215,3 +215,18 @@ def test_cli_huge_trials_is_one_line(tmp_path, capsys):
     assert main(["device", "calibrate", str(path), "--out", str(out)]) == 2
     assert "column 4 ('trials'): trials=1e20 is above" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("switched, expected", [(lambda n: n, "every pulse switched"), (lambda n: 0, "no pulse switched")])
+@pytest.mark.parametrize("model", [[], ["--model", "normalised"]])
+def test_all_or_nothing_switching_is_rejected_before_any_fit(tmp_path, monkeypatch, capsys, switched, expected, model):
+    # was: a "fit" written to --out with every interval nan (v50 0.56 V when all switched, 3.9 V when none did)
+    monkeypatch.setattr(calibration, "_levenberg_marquardt", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    path = _csv(tmp_path, HEADER, *(f"{v},{w},{switched(100)},100" for v, w in GRID), "1.0,7e-10,0,0")
+    out = tmp_path / "p.json"
+    assert main(["device", "calibrate", str(path), "--out", str(out), *model]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cimjax device calibrate: error: ") and f"v50: {expected} in any row" in err, err
+    assert not out.exists()
+    with pytest.raises(CimjaxError, match=expected):
+        calibration.fit_switching_curve(load_switching_csv(path))

@@ -125,8 +125,8 @@ def check_identifiable(data, model: SwitchingModel) -> None:
     damped oscillation (period, damping, level) three widths; the amplitude three and the
     floor four voltages (one more level each along V); dephasing a fourth width (a second
     envelope time); frequency_slope a period at two voltages, so two voltages with three
-    widths each; the overdispersion a row with two or more trials; and in all, at least as
-    many distinct pulses as free parameters.
+    widths each; the overdispersion a row with two or more trials; in all, at least as
+    many distinct pulses as free parameters; and some switching, but not on every pulse.
     """
     where = f"{data.source}: model {model.name!r}"
     voltages, widths = np.unique(data.voltage), np.unique(data.width)
@@ -156,3 +156,10 @@ def check_identifiable(data, model: SwitchingModel) -> None:
     if len(pulses) < len(model.parameters):
         raise DataFileError(f"{where}: {len(pulses)} distinct pulses (voltage, width) < {len(model.parameters)} "
                             f"parameters {model.parameters}")
+    measured = data.trials > 0
+    for never, what in ((data.switched[measured] == 0, "no pulse switched"),
+                        (data.switched[measured] == data.trials[measured], "every pulse switched")):
+        if never.size and np.all(never):
+            raise DataFileError(f"{where}: v50: {what} in any row (P_sw is {0 if what[0] == 'n' else 1} at every "
+                                f"pulse), so the switching curve has no level to fit; measure pulses where the "
+                                f"device switches only sometimes")
