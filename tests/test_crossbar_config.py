@@ -67,6 +67,10 @@ BAD_CALLS = [
     (dict(sample_index=jnp.arange(5, dtype=jnp.uint32)), "sample_index.shape=(5,)"),
     (dict(sample_index=jnp.zeros(4)), "sample_index.dtype=float32"),
     (dict(config="exact"), "config='exact'"),
+    (dict(key=None), "key=None: a read needs one JAX PRNG key"),
+    (dict(key=None, config=CrossbarConfig(pbit=PbitConfig(mode="off"))), "key=None: a read needs one JAX PRNG key"),
+    (dict(x=jnp.ones((4, 0)), weights=jnp.ones((0, 3))), "weights.shape=(0, 3) is empty"),
+    (dict(weights=jnp.ones((6, 0))), "weights.shape=(6, 0) is empty"),
 ]
 
 

@@ -47,6 +47,8 @@ def _validate(x, weights, key, config, keep_prob, sample_index) -> None:
     if x.shape[1] != weights.shape[0]:
         raise ConfigError(f"x.shape={x.shape} and weights.shape={weights.shape}: x's N={x.shape[1]} must equal "
                          f"weights' N={weights.shape[0]}")
+    if 0 in weights.shape:
+        raise ConfigError(f"weights.shape={weights.shape} is empty: a crossbar needs N >= 1 rows and M >= 1 columns")
     if not _is_float(x) or not _is_float(weights):
         raise ConfigError(f"x.dtype={x.dtype} and weights.dtype={weights.dtype} must be floating point "
                          f"(float16, bfloat16, float32, float64)")
@@ -102,11 +104,14 @@ def crossbar_matmul(x: jax.Array, weights: jax.Array, key: jax.Array, config: Cr
       every mode (exact: custom VJP regenerating the masks).
 
     Raises:
-      ConfigError: mismatched shapes, non-float dtypes, a key that is not a PRNG key,
+      ConfigError: mismatched or empty (N or M = 0) shapes, non-float dtypes, a key that is not a PRNG key,
         probabilities outside [0, 1] or NaN, a bad sample_index, Pallas on CPU without
         interpret. Raised before any compute.
     """
     config = CrossbarConfig() if config is None else config
+    if key is None:
+        raise ConfigError("key=None: a read needs one JAX PRNG key (jax.random.key(seed)), also with P-bits off "
+                          "(read noise)")
     _validate(x, weights, key, config, keep_prob, sample_index)
     backend = resolve_backend(config.backend, interpret)
     if keep_prob is not None:
