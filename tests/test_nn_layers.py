@@ -171,3 +171,30 @@ def test_per_layer_configs_apply_to_their_layers():
     assert not np.allclose(first.apply(params, x), last.apply(params, x))
     with pytest.raises(CimjaxError, match="config has 3 entries"):
         CrossbarMLP((4, 3), config=(IDEAL, IDEAL, IDEAL))
+
+
+@pytest.mark.parametrize("build, needle", [
+    (lambda: CrossbarDense(4, keep_prob=np.array([0.5, 0.6])), "must be one number in (0, 1]"),
+    (lambda: CrossbarDense(4, keep_prob="half"), "must be one number in (0, 1]"),
+    (lambda: CrossbarMLP((4, 1), keep_prob=[0.5]), "must be one number in (0, 1]"),
+    (lambda: CrossbarDense(4, pulse=1.5), "pulse=1.5 must be (voltage > 0, width > 0), both finite"),
+    (lambda: CrossbarDense(4, pulse=(float("inf"), 7e-10)), "pulse=(inf, 7e-10) must be"),
+    (lambda: CrossbarDense(4, pulse=("1.5V", "700ps")), "pulse=('1.5V', '700ps') must be"),
+])
+def test_bad_keep_prob_or_pulse_is_a_config_error(build, needle):
+    # were TypeError / ValueError from float() or len(), or accepted (an infinite voltage)
+    with pytest.raises(ConfigError) as err:
+        build()
+    assert needle in str(err.value)
+
+
+@pytest.mark.parametrize("model", [CrossbarDense(3, config=CrossbarConfig.ideal(mode="exact", keep_prob=0.0)),
+                                   CrossbarMLP((4, 1), config=CrossbarConfig.ideal(mode="exact", keep_prob=0.0))])
+def test_zero_keep_probability_of_the_config_is_refused_not_nan(model):
+    # was: every output nan (a read that keeps no cell, times the gain 1/p = 1/0)
+    key = jax.random.key(0)
+    with pytest.raises(ConfigError, match=r"keep_prob=0.0: a stochastic read keeps no cell"):
+        model.init({"params": key, "pbit": key}, jnp.ones((2, 4)))
+    layer = CrossbarDense(3, config=CrossbarConfig.ideal(mode="exact", keep_prob=0.0), rescale=False)
+    params = layer.init({"params": key, "pbit": key}, jnp.ones((2, 4)))
+    assert np.all(layer.apply(params, jnp.ones((2, 4)), rngs={"pbit": key}) == 0.0)  # no gain: a read of nothing

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from cimjax.crossbar import (CrossbarConfig, crossbar_matmul, crossbar_moments, direction_probabilities,
                              nominal_keep_probability)
 from cimjax.crossbar import OpCounts, count_read
+from cimjax.errors import ConfigError
 
 __all__ = ["resolve_config", "with_pbit", "fixed_pbits", "nominal_keep_prob", "direction_compensated", "read", "read_moments", "counts",
            "counter_space", "CrossbarConfig", "OpCounts"]
@@ -45,13 +46,23 @@ def fixed_pbits(config: CrossbarConfig) -> CrossbarConfig:
 
 @functools.lru_cache(maxsize=256)
 def nominal_keep_prob(config: CrossbarConfig) -> float:
-    """Nominal keep probability p = P_sw(V, t) of the nominal device (1 when off).
+    """Nominal keep probability p = P_sw(V, t) of the nominal device (1 when off), the layers' gain 1/p.
 
     Evaluated eagerly even while a jitted function is being traced: the value is a
     constant of the (static, hashable) configuration.
+
+    Raises:
+      ConfigError: p = 0 (keep_prob=0, or a pulse that never switches): the gain 1/p is undefined.
     """
     with jax.ensure_compile_time_eval():
-        return nominal_keep_probability(config.pbit)
+        p = nominal_keep_probability(config.pbit)
+    if not p > 0:
+        pbit = config.pbit
+        cause = (f"keep_prob={pbit.keep_prob}" if pbit.keep_prob is not None
+                 else f"the write pulse (voltage={pbit.voltage}, width={pbit.width}; None: the device's) switches with P_sw=0")
+        raise ConfigError(f"{cause}: a stochastic read keeps no cell and its gain 1/p is undefined; use a keep "
+                          f"probability > 0 (a stronger pulse) or rescale=False")
+    return p
 
 
 @functools.lru_cache(maxsize=256)

@@ -50,9 +50,20 @@ def _check_finite(x: Any, name: str) -> None:
 def _check_keep_prob(keep_prob: float | None, owner: str) -> None:
     if keep_prob is None:
         return
-    kp = float(keep_prob)
+    try:
+        kp = float(keep_prob)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{owner}: {keep_prob=} must be one number in (0, 1]") from None
     if not (0.0 < kp <= 1.0):  # also rejects NaN
         raise ConfigError(f"{owner}: {keep_prob=} must be in (0, 1]")
+
+
+def _is_pulse(pulse: Any) -> bool:
+    """Whether `pulse` is a (voltage, width) pair of finite numbers > 0."""
+    try:
+        return len(pulse) == 2 and all(0 < float(v) < math.inf for v in pulse)
+    except (TypeError, ValueError):
+        return False
 
 
 class CrossbarDense(nn.Module):
@@ -94,8 +105,8 @@ class CrossbarDense(nn.Module):
         _check_keep_prob(self.keep_prob, owner)
         if self.keep_prob is not None and self.pulse is not None:
             raise ConfigError(f"{owner}: give keep_prob={self.keep_prob} or pulse={self.pulse}, not both")
-        if self.pulse is not None and (len(self.pulse) != 2 or not all(float(v) > 0 for v in self.pulse)):
-            raise ConfigError(f"{owner}: pulse={self.pulse!r} must be (voltage > 0, width > 0)")
+        if self.pulse is not None and not _is_pulse(self.pulse):
+            raise ConfigError(f"{owner}: pulse={self.pulse!r} must be (voltage > 0, width > 0), both finite")
         if self.in_features is not None and self.in_features < 1:
             raise ConfigError(f"{owner}: in_features={self.in_features!r} must be >= 1")
         super().__post_init__()
