@@ -85,3 +85,32 @@ def test_cost_bad_input(preset):
         cost(counts, preset.design("ex_situ_pcb"), "in_situ")
     with pytest.raises(CimjaxError, match="n=0 must be a positive integer"):
         cost(counts, preset, "in_situ").per(0)
+
+
+@pytest.mark.parametrize("counts, needle", [
+    (OpCounts(tile_reads=-5, cell_reads=-100), "counts.tile_reads=-5 must be an integer >= 0"),
+    (OpCounts(cell_reads=float("nan")), "counts.cell_reads=nan must be an integer >= 0"),
+    (OpCounts(pbit_writes=2.5), "counts.pbit_writes=2.5 must be an integer >= 0"),
+    (OpCounts(cell_reads="7"), "counts.cell_reads='7' must be an integer >= 0"),
+    (OpCounts(random_bits_generated=True), "counts.random_bits_generated=True must be an integer >= 0"),
+])
+def test_hand_made_counts_are_checked_before_pricing(preset, counts, needle):
+    # were: a negative energy and latency, nan, or a TypeError from multiplying a str
+    from cimjax.energy import pbit_write_cycles
+
+    for price in (lambda: cost(counts, preset, "in_situ"), lambda: cost_report(counts, preset),
+                  lambda: pbit_write_cycles(counts, preset.design("ex_situ_pcb"))):
+        with pytest.raises(CimjaxError) as err:
+            price()
+        assert needle in str(err.value)
+
+
+@pytest.mark.parametrize("rows", [-5, 0, float("nan"), float("inf"), "64", True])
+def test_line_energies_refuse_impossible_rows(preset, rows):
+    # were: a positive energy for -5 rows, nan for nan rows
+    from cimjax.energy import column_charge_energy, in_situ_write_energy
+
+    for energy in (column_charge_energy, in_situ_write_energy):
+        with pytest.raises(CimjaxError, match=r"rows=.* must be a finite number >= 1"):
+            energy(preset.design("in_situ"), rows)
+    assert in_situ_write_energy(preset.design("in_situ"), 64) > 0

@@ -48,7 +48,7 @@ from cimjax.crossbar import OpCounts
 from cimjax.energy._preset import Design, Preset
 import cimjax.energy._components as C
 from cimjax.energy._schemes import cell_read_energy, figures
-from cimjax.energy._wear import RATED_CYCLES, pbit_lifetime, pbit_write_cycles
+from cimjax.energy._wear import RATED_CYCLES, check_counts, pbit_lifetime, pbit_write_cycles
 
 
 class Cost(NamedTuple):
@@ -151,8 +151,7 @@ def cost(counts: OpCounts, preset: Preset | Design, scheme: str | None = None, *
       overlap: ex-situ generation overlaps the compute (latency = the larger of the two);
         None = the design's `overlap_generation`; True where the design cannot is an error.
     """
-    if not isinstance(counts, OpCounts):
-        raise ConfigError(f"counts must be an OpCounts, got {type(counts).__name__}")
+    check_counts(counts)
     d = _resolve(preset, scheme, design)
     overlap = overlaps(d, overlap)
     c = for_scheme(counts, d.scheme)
@@ -178,6 +177,7 @@ def cost_report(counts: OpCounts, preset: Preset, n_items: int = 1, *, in_situ_p
     P-bits, and `lifetime_items`, the items until a P-bit reaches `rated_cycles` (Fig. 19;
     `cimjax.energy.pbit_write_cycles`); in-situ both need `in_situ_pbits` (else None).
     """
+    check_counts(counts)
     out = {}
     for name, d in preset.designs.items():
         c = cost(counts, d).per(n_items)

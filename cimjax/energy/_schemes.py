@@ -35,10 +35,14 @@ The numbers all come from the design's parameters; none is hard-coded here.
 
 from __future__ import annotations
 
+import math
 from typing import Mapping, NamedTuple
+
+import numpy as np
 
 import cimjax.energy._components as C
 from cimjax.energy._preset import Design
+from cimjax.errors import ConfigError
 
 LOCATION = {"in_situ": "in-situ", "ex_situ_periphery": "periphery", "ex_situ_pcb": "PCB"}
 
@@ -69,12 +73,19 @@ class Figures(NamedTuple):
     area_um2: Mapping[str, float]
 
 
+def _rows(rows) -> float:
+    """`rows`, the cells on a column line, if a finite number >= 1; else a ConfigError naming it."""
+    if isinstance(rows, bool) or not isinstance(rows, (int, float, np.integer, np.floating)) or not 1 <= rows < math.inf:
+        raise ConfigError(f"{rows=} must be a finite number >= 1 (cells on a column line)")
+    return rows
+
+
 def in_situ_write_energy(d: Design, rows: float | None = None) -> float:
     """One in-cell P-bit write: the pulse charges a full column line of `rows` cells (J).
 
     `rows` defaults to the design's `array_rows` (the Table II geometry).
     """
-    rows = d["array_rows"] if rows is None else rows
+    rows = d["array_rows"] if rows is None else _rows(rows)
     c_col = C.line_capacitance(rows, d["line_capacitance_per_cell"], d["driver_capacitance"])
     return C.write_pulse_energy(d["write_voltage"], d["write_width"], d["write_resistance"],
                                 c_col, d["level_shifter_energy"])
@@ -89,7 +100,7 @@ def cell_read_energy(d: Design) -> float:
 def column_charge_energy(d: Design, rows: float | None = None) -> float:
     """Charging one column line of `rows` cells (default: the design's `array_rows`) to the
     read bias, once per column per tile read (J)."""
-    rows = d["array_rows"] if rows is None else rows
+    rows = d["array_rows"] if rows is None else _rows(rows)
     c_col = C.line_capacitance(rows, d["line_capacitance_per_cell"], d["driver_capacitance"])
     return c_col * d["read_voltage"] ** 2
 

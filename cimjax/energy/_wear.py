@@ -19,11 +19,27 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from cimjax.crossbar import OpCounts
 from cimjax.device import RATED_CYCLES
 from cimjax.errors import ConfigError
 from cimjax.energy._preset import Design
 from cimjax.energy._schemes import figures
+
+
+def check_counts(counts: OpCounts) -> OpCounts:
+    """`counts` if it is an OpCounts of non-negative integers; else a ConfigError naming the field.
+
+    `count_crossbar_read` only makes such counts, but an OpCounts built or edited by hand
+    may hold a negative, fractional or NaN entry, which would price to a negative or NaN cost.
+    """
+    if not isinstance(counts, OpCounts):
+        raise ConfigError(f"counts must be an OpCounts, got {type(counts).__name__}")
+    for name, value in zip(OpCounts._fields, counts):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ConfigError(f"counts.{name}={value!r} must be an integer >= 0")
+    return counts
 
 
 def design_pbits(d: Design) -> int:
@@ -41,8 +57,7 @@ def pbit_write_cycles(counts: OpCounts, d: Design, in_situ_pbits: int | None = N
       in_situ_pbits: P-bits (cells) of the run's crossbar layers, the sum of N M slices
         over them; needed in-situ (None there gives None: counts do not hold the cells).
     """
-    if not isinstance(counts, OpCounts):
-        raise ConfigError(f"counts must be an OpCounts, got {type(counts).__name__}")
+    check_counts(counts)
     if d.scheme != "in_situ":
         return counts.random_bits_generated / design_pbits(d)
     if in_situ_pbits is None:
