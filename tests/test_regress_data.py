@@ -60,6 +60,8 @@ def tables(tmp_path, monkeypatch):
     (tmp_path / "few.csv").write_text("u,v,w\n" + "\n".join(rows.splitlines()[:12]) + "\n")
     (tmp_path / "flat.csv").write_text("u,v,w\n" + "\n".join(f"{i},{i},2.5" for i in range(60)) + "\n")
     np.savez(tmp_path / "d.npz", u=np.arange(40.0), w=np.ones(40))
+    (tmp_path / "huge.csv").write_text("u,v,w\n" + rows.replace("0,0,0.0000", "0,0,1e39") + "\n")
+    np.savez(tmp_path / "huge.npz", u=np.arange(40.0), w=np.r_[1e39, np.ones(39)])
     return tmp_path
 
 
@@ -70,6 +72,9 @@ def tables(tmp_path, monkeypatch):
     ("flat.csv", "u", "w", "y is constant (2.5) in the training rows"),
     ("d.npz", "u,v", "w", "d.npz: no array 'v'; the file has ['u', 'w']"),
     ("ok.csv", "u", "u", "column 'u' is named twice"),
+    # were: float32 inf in y, then "y is constant (-0.56)" from a nan spread
+    ("huge.csv", "u", "w", "huge.csv:2: column 3 ('w'): '1e39' is beyond float32"),
+    ("huge.npz", "u", "w", "huge.npz: array 'w'[0] is beyond float32"),
 ])
 def test_bad_table_is_one_line_before_training(tables, capsys, file, x, y, needle):
     assert main(["regress", "--data", str(tables / file), "--x", x, "--y", y, "--out", str(tables / "r")]) == 2
@@ -152,3 +157,13 @@ def test_bad_calibration_fraction_is_refused_before_training():
     setup = dataclasses.replace(RegressionSetup.quick(), **{**SMALL, "steps": 10**9}, calibration_fraction=1.0)
     with pytest.raises(ConfigError, match="calibration_fraction=1.0"):  # 10^9 steps: only a check before ends
         run_regression(0, setup, config=demo_crossbar())
+
+
+def test_large_targets_standardise_in_float64():
+    # was: y_std = inf from float32's overflowing square, so every standardised target became 0
+    from cimjax.apps.regression import Standardizer
+    from cimjax.apps.regression._task import RegressionData
+
+    y = (np.sin(np.arange(50.0)) * 1e20).astype(np.float32)[:, None]
+    s = Standardizer.fit(RegressionData(np.arange(50.0, dtype=np.float32)[:, None], y))
+    assert np.isfinite(s.y_std) and abs(float(np.std(s.y_in(y))) - 1.0) < 1e-5

@@ -27,6 +27,7 @@ MIN_TRAIN = 20  # assumption: fewer training rows cannot fit a mean and a spread
 MIN_TEST = 10  # assumption: fewer held-out rows give no usable coverage
 _SPLIT_SEED_TAG = 0x5EED  # keeps the split's stream apart from the training seed's
 SPLIT_LABELS = ("train", "test")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # columns are read into float32
 
 
 class RegressionTable(NamedTuple):
@@ -52,6 +53,8 @@ def _number(cell: str, where: str) -> float:
         value, problem = math.nan, "is not a number"
     else:
         problem = "is not finite"
+    if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+        value, problem = math.nan, f"is beyond float32 (|v| <= {_FLOAT32_MAX:.4g}), the precision the models train in"
     if math.isfinite(value):
         return value
     raise DataFileError(f"{where}: {cell!r} {problem}")
@@ -113,6 +116,9 @@ def _read_npz(path: Path, names: Sequence[str], split: str | None) -> tuple[dict
             raise DataFileError(f"{path}: array {name!r} holds {a.dtype} values, not real numbers")
         if not np.all(np.isfinite(a)):
             raise DataFileError(f"{path}: array {name!r}[{int(np.flatnonzero(~np.isfinite(a))[0])}] is not finite")
+        if np.any(np.abs(a) > _FLOAT32_MAX):
+            raise DataFileError(f"{path}: array {name!r}[{int(np.flatnonzero(np.abs(a) > _FLOAT32_MAX)[0])}] is beyond "
+                                f"float32 (|v| <= {_FLOAT32_MAX:.4g}), the precision the models train in")
         values[name] = a.astype(np.float64)
     return values, labels
 

@@ -100,7 +100,7 @@ class Standardizer(NamedTuple):
             col = int(np.argmax(hi <= lo))
             raise ConfigError(f"x column {col} is constant ({lo[col]:g}) in the training rows: it carries no "
                               "information; leave it out")
-        y_std = float(data.y.std())
+        y_std = float(np.asarray(data.y, np.float64).std())  # float32's square overflows from |y| ~ 1e19
         if not y_std > 0:
             raise ConfigError(f"y is constant ({float(data.y[0, 0]):g}) in the training rows: nothing to regress")
         return cls((lo + hi) / 2, (hi - lo) / 2, float(data.y.mean()), y_std)
