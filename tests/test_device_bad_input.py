@@ -230,3 +230,36 @@ def test_all_or_nothing_switching_is_rejected_before_any_fit(tmp_path, monkeypat
     assert not out.exists()
     with pytest.raises(CimjaxError, match=expected):
         calibration.fit_switching_curve(load_switching_csv(path))
+
+
+@pytest.mark.parametrize("devices", [[1], "abc", {"d0": {}}])
+def test_calibration_json_with_malformed_devices_is_named(tmp_path, capsys, devices):
+    # was: AttributeError: 'int' object has no attribute 'get' (a traceback even without CIMJAX_DEBUG)
+    pooled = {"model": "normalised", "parameters": {"v50": 1.5, "v_scale": 0.2, "precession_period": 1.4e-9,
+                                                    "damping_time": 1e-9}}
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({"schema": "cimjax.device.switching_fit", "schema_version": 1, "model": "normalised",
+                                "pooled": pooled, "devices": devices}))
+    with pytest.raises(CimjaxError, match=r"fit\.json: 'devices' must be a list of fit objects"):
+        load_fit_json(path)
+    assert main(["device", "curve", str(path), "--voltage", "1.5"]) == 2
+    assert "'devices' must be a list of fit objects" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda o: o.update(pbit_spread=None), "pbit_spread must be a JSON object, got NoneType"),
+    (lambda o: o["pbit_spread"].update(sigma_v50=float("nan")), "pbit_spread must have finite, non-negative"),
+    (lambda o: o.update(calibrated_voltage=-1.5), "calibrated_voltage=-1.5 must be a finite number > 0"),
+    (lambda o: o.update(calibrated_width=0), "calibrated_width=0 must be a finite number > 0"),
+    (lambda o: o.update(read_voltage=float("inf")), "read_voltage=inf must be a finite number > 0"),
+])
+def test_preset_json_with_impossible_fields_is_named(tmp_path, change, needle):
+    # were: AttributeError (null spread), or a preset accepted with a nan spread, a negative write voltage or a
+    # zero pulse width (every P-bit then has P_sw = 0)
+    obj = default_preset().to_dict()
+    change(obj)
+    path = tmp_path / "preset.json"
+    path.write_text(json.dumps(obj))
+    with pytest.raises(CimjaxError) as err:
+        load_preset(path)
+    assert str(err.value) == f"{path}: {needle}" or str(err.value).startswith(f"{path}: {needle}")

@@ -96,6 +96,8 @@ def _parse_fit(obj, source: str) -> tuple[SwitchingCurve, dict[str, SwitchingCur
     check_schema(obj, FIT_SCHEMA, source)
     default = str(obj.get("model", "SwitchingCurve"))
     pooled = _curve_from(obj.get("pooled", {}), source, default)
+    if not isinstance(obj.get("devices", []), list) or not all(isinstance(d, dict) for d in obj.get("devices", [])):
+        raise ConfigError(f"{source}: 'devices' must be a list of fit objects, got {obj.get('devices')!r:.80}")
     devices = {str(d.get("device", i)): _curve_from(d, source, default) for i, d in enumerate(obj.get("devices", []))}
     return pooled, devices, obj
 

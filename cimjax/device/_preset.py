@@ -120,9 +120,14 @@ class DevicePreset:
         """Inverse of `to_dict`; checks schema name, version and every field."""
         check_schema(obj, PRESET_SCHEMA, source)
         try:
+            if not isinstance(obj["pbit_spread"], dict):
+                raise ConfigError(f"{source}: pbit_spread must be a JSON object, got {type(obj['pbit_spread']).__name__}")
             spread = {k: float(v) for k, v in obj["pbit_spread"].items()}
-            if set(spread) != set(SwitchingSpread.__dataclass_fields__) or min(spread.values()) < 0:
-                raise ConfigError(f"{source}: pbit_spread must have non-negative {sorted(SwitchingSpread.__dataclass_fields__)}")
+            if set(spread) != set(SwitchingSpread.__dataclass_fields__) or not all(0 <= v < math.inf for v in spread.values()):
+                raise ConfigError(f"{source}: pbit_spread must have finite, non-negative {sorted(SwitchingSpread.__dataclass_fields__)}")
+            for key in ("read_voltage", "calibrated_voltage", "calibrated_width"):
+                if not 0 < float(obj[key]) < math.inf:
+                    raise ConfigError(f"{source}: {key}={obj[key]!r} must be a finite number > 0")
             reverse = obj.get("pbit_ap_to_p")
             return cls(
                 data_bit=DataBit.create(**obj["data_bit"]),
