@@ -263,3 +263,39 @@ def test_preset_json_with_impossible_fields_is_named(tmp_path, change, needle):
     with pytest.raises(CimjaxError) as err:
         load_preset(path)
     assert str(err.value) == f"{path}: {needle}" or str(err.value).startswith(f"{path}: {needle}")
+
+
+STEP = [f"{v},{w},{0 if v < 1.5 else 100},100" for v in (1.2, 1.4, 1.6, 1.8) for w in (3e-10, 5e-10, 7e-10, 9e-10)]
+
+
+@pytest.mark.parametrize("model", [[], ["--model", "normalised", "--likelihood", "binomial"]])
+def test_sharp_step_without_partial_switching_is_rejected_before_any_fit(tmp_path, monkeypatch, capsys, model):
+    # was: exit 0 and a "fit" (damping_time 3.7 ps, v_scale 2.6 mV) written to --out with every stderr and
+    # interval NaN: none of 100 switched at <= 1.4 V, all 100 at >= 1.6 V, at every width
+    monkeypatch.setattr(calibration, "_levenberg_marquardt", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    path = _csv(tmp_path, HEADER, *STEP)
+    out = tmp_path / "p.json"
+    assert main(["device", "calibrate", str(path), "--out", str(out), *model]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cimjax device calibrate: error: ") and err.count("\n") == 1, err
+    assert ("v_scale: the switching transition is not resolved: no pulse (voltage, width) switched on some but "
+            "not all of its trials (none switched up to 1.4 V, all from 1.6 V)") in err, err
+    assert "measure pulses inside the transition" in err
+    assert not out.exists()
+    with pytest.raises(CimjaxError, match="transition is not resolved"):
+        calibration.fit_switching_curve(load_switching_csv(path))
+
+
+def test_partial_switching_or_single_shots_resolve_the_transition(tmp_path):
+    from cimjax.device._models import SwitchingModel, check_identifiable
+
+    # one row switching sometimes is enough
+    check_identifiable(load_switching_csv(_csv(tmp_path, HEADER, *STEP, "1.5,7e-10,40,100", name="a.csv")),
+                       SwitchingModel())
+    # replicate rows of one pulse are pooled: 100 of 200 switched at (1.6 V, 3e-10 s)
+    check_identifiable(load_switching_csv(_csv(tmp_path, HEADER, *STEP, "1.6,3e-10,0,100", name="b.csv")),
+                       SwitchingModel())
+    # single shots that are not a step in voltage (a switch below a non-switch) are left to the fit
+    lines = [f"{v},{w},{int(v < 1.5) if w == 3e-10 else int(v > 1.5)},1" for v in (1.2, 1.4, 1.6, 1.8)
+             for w in (3e-10, 5e-10, 7e-10)]
+    check_identifiable(load_switching_csv(_csv(tmp_path, HEADER, *lines, name="c.csv")), SwitchingModel())

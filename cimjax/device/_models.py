@@ -126,7 +126,8 @@ def check_identifiable(data, model: SwitchingModel) -> None:
     floor four voltages (one more level each along V); dephasing a fourth width (a second
     envelope time); frequency_slope a period at two voltages, so two voltages with three
     widths each; the overdispersion a row with two or more trials; in all, at least as
-    many distinct pulses as free parameters; and some switching, but not on every pulse.
+    many distinct pulses as free parameters; some switching, but not on every pulse; and not a
+    sharp step in voltage (no pulse switching only sometimes, none below and all above a voltage).
     """
     where = f"{data.source}: model {model.name!r}"
     voltages, widths = np.unique(data.voltage), np.unique(data.width)
@@ -163,3 +164,26 @@ def check_identifiable(data, model: SwitchingModel) -> None:
             raise DataFileError(f"{where}: v50: {what} in any row (P_sw is {0 if what[0] == 'n' else 1} at every "
                                 f"pulse), so the switching curve has no level to fit; measure pulses where the "
                                 f"device switches only sometimes")
+    _check_transition_resolved(data, where)
+
+
+def _check_transition_resolved(data, where: str) -> None:
+    """A sharp step in voltage (every pulse switched on none or on all of its trials, and every
+    none-pulse at a lower voltage than every all-pulse) has no finite fit: v_scale runs to 0 and
+    v50 is anywhere between the two levels, so the intervals are nan. Rows of one pulse are pooled."""
+    measured = data.trials > 0
+    keys = np.stack([data.voltage[measured], data.width[measured]], axis=1)
+    pulses, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    k = np.bincount(inverse, weights=data.switched[measured].astype(float), minlength=len(pulses))
+    n = np.bincount(inverse, weights=data.trials[measured].astype(float), minlength=len(pulses))
+    none, every = k == 0, k == n
+    if not (np.all(none | every) and none.any() and every.any()):
+        return
+    lo, hi = pulses[none, 0].max(), pulses[every, 0].min()
+    if lo >= hi:
+        return  # not a step in voltage (e.g. the width decides): left to the fit
+    raise DataFileError(f"{where}: v_scale: the switching transition is not resolved: no pulse (voltage, width) "
+                        f"switched on some but not all of its trials (none switched up to {lo:g} V, all from "
+                        f"{hi:g} V), so v50 is only bracketed and v_scale has no finite fit; measure pulses inside "
+                        f"the transition, where the device switches only sometimes")
