@@ -23,9 +23,15 @@ def as_bit_matrix(bits, name: str = "bits") -> np.ndarray:
     """Validates 0/1 data and returns it as a `(k, n)` uint8 matrix (a 1-D stream becomes k=1).
 
     Raises:
-      ConfigError: if `bits` is empty, not 1-D/2-D, non-integer-valued, or holds values other than 0/1.
+      ConfigError: if `bits` is empty, ragged, not 1-D/2-D, non-integer-valued, or holds values other than 0/1.
     """
-    arr = np.asarray(bits)
+    try:
+        arr = np.asarray(bits)
+    except ValueError:  # numpy: "inhomogeneous shape" for ragged nested lists
+        lengths = sorted({len(r) for r in bits if hasattr(r, "__len__")}) if hasattr(bits, "__iter__") else []
+        detail = f" (stream lengths {lengths})" if len(lengths) > 1 else ""
+        raise ConfigError(f"{name} is ragged{detail}: the streams must all have one length and hold single bits; "
+                          f"pass a 1-D stream or a rectangular streams x bits array") from None
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
