@@ -62,6 +62,7 @@ def tables(tmp_path, monkeypatch):
     np.savez(tmp_path / "d.npz", u=np.arange(40.0), w=np.ones(40))
     (tmp_path / "huge.csv").write_text("u,v,w\n" + rows.replace("0,0,0.0000", "0,0,1e39") + "\n")
     np.savez(tmp_path / "huge.npz", u=np.arange(40.0), w=np.r_[1e39, np.ones(39)])
+    (tmp_path / "twice.csv").write_text("# units: SI\nu,w,v,w\n" + "\n".join(f"{i},{i},0,{-i}" for i in range(60)) + "\n")
     return tmp_path
 
 
@@ -75,12 +76,20 @@ def tables(tmp_path, monkeypatch):
     # were: float32 inf in y, then "y is constant (-0.56)" from a nan spread
     ("huge.csv", "u", "w", "huge.csv:2: column 3 ('w'): '1e39' is beyond float32"),
     ("huge.npz", "u", "w", "huge.npz: array 'w'[0] is beyond float32"),
+    # was: the first 'w' column used, the second ignored without a word
+    ("twice.csv", "u", "w", "twice.csv:2: column 4 ('w') has the name of column 2; rename one"),
+    ("twice.csv", "w,u", "v", "twice.csv:2: column 4 ('w') has the name of column 2"),
 ])
 def test_bad_table_is_one_line_before_training(tables, capsys, file, x, y, needle):
     assert main(["regress", "--data", str(tables / file), "--x", x, "--y", y, "--out", str(tables / "r")]) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1, err
     assert not (tables / "r").exists()
+
+
+def test_repeated_unused_column_names_are_fine(tables):
+    (tables / "blank.csv").write_text("u,,w,\n" + "\n".join(f"{i},,{i % 3},x" for i in range(30)) + "\n")
+    assert load_table(tables / "blank.csv", ["u"], "w").x.shape == (30, 1)
 
 
 def test_data_needs_columns(tables, capsys):

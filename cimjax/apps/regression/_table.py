@@ -70,6 +70,10 @@ def _read_csv(path: Path, names: Sequence[str], split: str | None) -> tuple[dict
     for name in (*names, *([split] if split else [])):
         if name not in header:
             raise _missing(path, f":{header_line}", name, header, "column")
+        at = [j + 1 for j, h in enumerate(header) if h == name]
+        if len(at) > 1:
+            raise DataFileError(f"{path}:{header_line}: column {at[1]} ({name!r}) has the name of column {at[0]}; "
+                                f"rename one so {name!r} names a single column")
     cols = {name: header.index(name) for name in names}
     values = {name: [] for name in names}
     labels = []
@@ -130,7 +134,7 @@ def load_table(path: str | os.PathLike, x_cols: Sequence[str], y_col: str, *, sp
     Raises:
       ConfigError: no x column, or y among the x columns.
       DataFileError: naming the file (and line and column in a CSV): an unreadable file, a
-        missing column (the header listed), a non-numeric or non-finite cell, a ragged row,
+        missing column (the header listed), a used column name the header repeats, a non-numeric or non-finite cell, a ragged row,
         a split label other than train/test, or no data rows.
     """
     path = Path(path)
