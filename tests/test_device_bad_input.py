@@ -252,6 +252,14 @@ def test_calibration_json_with_malformed_devices_is_named(tmp_path, capsys, devi
     (lambda o: o.update(calibrated_voltage=-1.5), "calibrated_voltage=-1.5 must be a finite number > 0"),
     (lambda o: o.update(calibrated_width=0), "calibrated_width=0 must be a finite number > 0"),
     (lambda o: o.update(read_voltage=float("inf")), "read_voltage=inf must be a finite number > 0"),
+    # were: "SwitchingCurve: v_scale=-1 must be > 0" without the file; "bad preset field: could not convert ..."
+    # without the field; "bad preset field: 'int' object is not iterable"
+    (lambda o: o["pbit"].update(v_scale=-1), "pbit: SwitchingCurve: v_scale=-1 must be > 0"),
+    (lambda o: o["pbit"].update(damping_time=0), "pbit: SwitchingCurve: damping_time=0 must be > 0"),
+    (lambda o: o["pbit"].update(v_scale="abc"), "pbit: v_scale='abc' is not a number"),
+    (lambda o: o.update(pbit=5), "pbit must be a JSON object, got int"),
+    (lambda o: o.update(pbit_ap_to_p=dict(o["pbit"], link="logistic", amplitude=2)),
+     "pbit_ap_to_p: PrecessionCurve: amplitude=2 must be in (0, 1]"),
 ])
 def test_preset_json_with_impossible_fields_is_named(tmp_path, change, needle):
     # were: AttributeError (null spread), or a preset accepted with a nan spread, a negative write voltage or a
@@ -299,3 +307,22 @@ def test_partial_switching_or_single_shots_resolve_the_transition(tmp_path):
     lines = [f"{v},{w},{int(v < 1.5) if w == 3e-10 else int(v > 1.5)},1" for v in (1.2, 1.4, 1.6, 1.8)
              for w in (3e-10, 5e-10, 7e-10)]
     check_identifiable(load_switching_csv(_csv(tmp_path, HEADER, *lines, name="c.csv")), SwitchingModel())
+
+
+@pytest.mark.parametrize("model, change, needle", [
+    ("normalised", {"v_scale": -1}, "model 'normalised': SwitchingCurve: v_scale=-1.0 must be > 0"),
+    ("normalised", {"damping_time": "x"}, "model 'normalised': parameter damping_time='x' is not a number"),
+    ("precession+amplitude", {"amplitude": 3}, "model 'precession+amplitude': PrecessionCurve: amplitude=3.0 must be"),
+])
+def test_calibration_parameter_out_of_range_is_not_called_not_a_number(tmp_path, capsys, model, change, needle):
+    # was: "model 'normalised': a parameter is not a number (SwitchingCurve: v_scale=-1.0 must be > 0)"
+    parameters = {"v50": 1.5, "v_scale": 0.2, "precession_period": 1.4e-9, "damping_time": 1e-9, "amplitude": 0.9}
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({"schema": "cimjax.device.switching_fit", "schema_version": 1, "model": model,
+                                "pooled": {"model": model, "parameters": {**parameters, **change}}}))
+    with pytest.raises(CimjaxError) as err:
+        load_fit_json(path)
+    assert str(err.value).startswith(f"{path}: {needle}"), err.value
+    assert "is not a number" not in str(err.value) or "'x'" in str(err.value)
+    assert main(["device", "curve", str(path), "--voltage", "1.5"]) == 2
+    assert capsys.readouterr().err == f"cimjax device curve: error: {err.value}\n"

@@ -142,14 +142,20 @@ def curve_from_parameters(model: SwitchingModel, parameters: dict, source: str =
     missing = [p for p in model.parameters if p != "overdispersion" and p not in parameters]
     if missing:
         raise ConfigError(f"{source}: model {model.name!r} needs parameters {missing}; found {sorted(parameters)}")
-    try:
-        core = [float(parameters[name]) for name in FIT_PARAMETERS[:4]]
+    values = {}
+    for name in FIT_PARAMETERS[:4] + tuple(p for p in model.parameters[4:] if p != "overdispersion"):
+        try:
+            values[name] = float(parameters[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: model {model.name!r}: parameter {name}={parameters[name]!r} is not a "
+                              f"number") from None
+    core = [values.pop(name) for name in FIT_PARAMETERS[:4]]
+    try:  # a number out of range: the curve's own check names it (e.g. "v_scale=-1.0 must be > 0")
         if model.base == "normalised":
             return SwitchingCurve.create(*core)
-        extra = {name: float(parameters[name]) for name in model.parameters[4:] if name != "overdispersion"}
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{source}: model {model.name!r}: a parameter is not a number ({err})") from None
-    return PrecessionCurve.create(*core, **extra, link=model.link)
+        return PrecessionCurve.create(*core, **values, link=model.link)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: model {model.name!r}: {err}") from None
 
 
 def curve_from_theta(theta, model: SwitchingModel):

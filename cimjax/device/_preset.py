@@ -168,6 +168,8 @@ def _endurance(obj, source: str) -> Endurance:
 
 def _curve_from_fields(fields, key: str, source: str):
     """The curve of a preset's `key` entry: a `PrecessionCurve` when it names a link, else a `SwitchingCurve`."""
+    if not isinstance(fields, dict):
+        raise ConfigError(f"{source}: {key} must be a JSON object, got {type(fields).__name__}")
     pbit = dict(fields)
     form = PrecessionCurve if "link" in pbit else SwitchingCurve
     missing = set(SwitchingCurve.__dataclass_fields__) - set(pbit)
@@ -176,7 +178,16 @@ def _curve_from_fields(fields, key: str, source: str):
     unknown = set(pbit) - set(form.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"{source}: {key} has unknown fields {sorted(unknown)} for {form.__name__}")
-    return form.create(**pbit)
+    for name, value in pbit.items():
+        try:
+            if name != "link":
+                np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {key}: {name}={value!r} is not a number") from None
+    try:
+        return form.create(**pbit)
+    except ConfigError as err:  # e.g. "SwitchingCurve: v_scale=-1 must be > 0"
+        raise ConfigError(f"{source}: {key}: {err}") from None
 
 
 def _curve_fields(curve) -> dict:
