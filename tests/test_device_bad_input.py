@@ -260,6 +260,14 @@ def test_calibration_json_with_malformed_devices_is_named(tmp_path, capsys, devi
     (lambda o: o.update(pbit=5), "pbit must be a JSON object, got int"),
     (lambda o: o.update(pbit_ap_to_p=dict(o["pbit"], link="logistic", amplitude=2)),
      "pbit_ap_to_p: PrecessionCurve: amplitude=2 must be in (0, 1]"),
+    # were: "DataBit: ..." without the file, "DataBit: missing fields [], unknown fields ['bogus']", and
+    # "bad preset field: could not convert string to float: 'big'" / "argument after ** must be a mapping"
+    (lambda o: o["data_bit"].update(ra_product=-1), "data_bit: DataBit: ra_product=-1 must be finite and > 0"),
+    (lambda o: o["data_bit"].update(sigma_read=float("nan")), "data_bit: DataBit: sigma_read=nan must be finite"),
+    (lambda o: o["data_bit"].update(bogus=1), "data_bit: DataBit: unknown fields ['bogus']; expected ['ra_product'"),
+    (lambda o: o["data_bit"].pop("area"), "data_bit: DataBit: missing fields ['area']; expected"),
+    (lambda o: o["data_bit"].update(area="big"), "data_bit: DataBit: area='big' is not a number"),
+    (lambda o: o.update(data_bit=[1]), "data_bit must be a JSON object, got list"),
 ])
 def test_preset_json_with_impossible_fields_is_named(tmp_path, change, needle):
     # were: AttributeError (null spread), or a preset accepted with a nan spread, a negative write voltage or a

@@ -60,9 +60,14 @@ class DataBit:
         missing = set(names) - set(fields)
         unknown = set(fields) - set(names)
         if missing or unknown:
-            raise ConfigError(f"DataBit: missing fields {sorted(missing)}, unknown fields {sorted(unknown)}")
+            problems = ([f"missing fields {sorted(missing)}"] if missing else []) + (
+                [f"unknown fields {sorted(unknown)}"] if unknown else [])
+            raise ConfigError(f"DataBit: {', '.join(problems)}; expected {names}")
         for name in names:
-            value = np.asarray(fields[name], dtype=float)
+            try:
+                value = np.asarray(fields[name], dtype=float)
+            except (TypeError, ValueError):
+                raise ConfigError(f"DataBit: {name}={fields[name]!r} is not a number") from None
             positive = name in ("ra_product", "area", "tmr_zero_bias", "tmr_half_voltage")
             if not np.all(np.isfinite(value)) or not np.all(value > 0 if positive else value >= 0):
                 raise ConfigError(f"DataBit: {name}={fields[name]!r} must be finite and {'> 0' if positive else '>= 0'}")

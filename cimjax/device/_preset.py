@@ -130,7 +130,7 @@ class DevicePreset:
                     raise ConfigError(f"{source}: {key}={obj[key]!r} must be a finite number > 0")
             reverse = obj.get("pbit_ap_to_p")
             return cls(
-                data_bit=DataBit.create(**obj["data_bit"]),
+                data_bit=_data_bit(obj["data_bit"], source),
                 pbit=_curve_from_fields(obj["pbit"], "pbit", source),
                 pbit_ap_to_p=None if reverse is None else _curve_from_fields(reverse, "pbit_ap_to_p", source),
                 pbit_spread=SwitchingSpread(**{k: jnp.float32(v) for k, v in spread.items()}),
@@ -150,6 +150,16 @@ class DevicePreset:
     @classmethod
     def from_json(cls, text: str, source: str = "<preset>") -> "DevicePreset":
         return cls.from_dict(parse_json(text, source), source)
+
+
+def _data_bit(obj, source: str) -> DataBit:
+    """The "data_bit" object of a preset; its errors name the file and the entry."""
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{source}: data_bit must be a JSON object, got {type(obj).__name__}")
+    try:
+        return DataBit.create(**obj)
+    except ConfigError as err:  # e.g. "DataBit: ra_product=-1 must be finite and > 0"
+        raise ConfigError(f"{source}: data_bit: {err}") from None
 
 
 def _endurance(obj, source: str) -> Endurance:
