@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,8 @@ def load_idx(path: str | os.PathLike, *, expect_images: bool) -> np.ndarray:
                          f"(0x{want:08x}) for an IDX {'image' if expect_images else 'label'} file")
     ndim = data[3]
     header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataFileError(f"{path}: truncated: {len(data)} bytes, shorter than its {header}-byte IDX header")
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     if expect_images and dims[1:] != (28, 28):
         raise DataFileError(f"{path}: images of shape {dims[1:]}, expected (28, 28)")
@@ -64,12 +67,24 @@ def load_idx(path: str | os.PathLike, *, expect_images: bool) -> np.ndarray:
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels [N, 784] float32 in [0, 1], labels [N] int32 in 0..9), else a DataFileError at `where`."""
     if images.ndim == 2 and images.shape[1] == 784:
         images = images.reshape(-1, 28, 28)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataFileError(f"{where}: images of shape {images.shape}, expected (N, 28, 28)")
-    if labels.shape != (images.shape[0],):
+    if labels.ndim != 1:
         raise DataFileError(f"{where}: labels of shape {labels.shape}, expected ({images.shape[0]},)")
+    if labels.shape[0] != images.shape[0]:
+        raise DataFileError(f"{where}: {labels.shape[0]} labels for {images.shape[0]} images; the counts must match")
+    if images.shape[0] == 0:
+        raise DataFileError(f"{where}: no images (N = 0)")
+    for what, a in (("images", images), ("labels", labels)):
+        if not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+            raise DataFileError(f"{where}: {what} hold {a.dtype} values, expected real numbers")
+    bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)) | (labels < 0) | (labels > 9)) \
+        if labels.dtype != np.bool_ else np.array([], int)
+    if bad.size:
+        raise DataFileError(f"{where}: label [{bad[0]}] = {labels[bad[0]].item()!r} is not a digit class 0..9")
     scale = 255.0 if images.dtype == np.uint8 or images.max() > 1.0 else 1.0
     x = (images.reshape(len(images), -1) / scale).astype(np.float32)
     if not np.all(np.isfinite(x)) or x.min() < 0.0 or x.max() > 1.0:
@@ -84,13 +99,22 @@ def load_mnist(path: str | os.PathLike) -> ImageData:
     t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each optionally with '.gz'.
     """
     path = Path(path)
-    if path.is_file() and path.suffix == ".npz":
-        with np.load(path) as f:
-            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
-            if missing:
-                raise DataFileError(f"{path}: missing arrays {missing} (has {sorted(f.files)})")
-            tr = _check_pair(f["x_train"], f["y_train"], f"{path}[x_train]")
-            te = _check_pair(f["x_test"], f["y_test"], f"{path}[x_test]")
+    if path.is_file() and path.suffix.lower() == ".npz":
+        if not zipfile.is_zipfile(path):
+            raise DataFileError(f"{path}: not an .npz (zip) archive, or a truncated one; expected arrays x_train, "
+                                f"y_train, x_test, y_test (numpy.savez)")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
+                if missing:
+                    raise DataFileError(f"{path}: missing arrays {missing} (has {sorted(f.files)})")
+                arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+        except DataFileError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # not a zip, truncated, pickled objects
+            raise DataFileError(f"{path}: cannot read the .npz ({' '.join(str(err).split())})") from None
+        tr = _check_pair(arrays["x_train"], arrays["y_train"], f"{path}: x_train, y_train")
+        te = _check_pair(arrays["x_test"], arrays["y_test"], f"{path}: x_test, y_test")
         return ImageData(*tr, *te, side=28)
     if not path.is_dir():
         raise DataFileError(f"MNIST path {path} is neither an .npz file nor a folder of IDX files")
@@ -105,7 +129,7 @@ def load_mnist(path: str | os.PathLike) -> ImageData:
     for split in ("train", "t10k"):
         img_file, lab_file = find(f"{split}-images-idx3-ubyte"), find(f"{split}-labels-idx1-ubyte")
         parts.append(_check_pair(load_idx(img_file, expect_images=True),
-                                 load_idx(lab_file, expect_images=False), str(img_file)))
+                                 load_idx(lab_file, expect_images=False), f"{img_file}, {lab_file.name}"))
     return ImageData(*parts[0], *parts[1], side=28)
 
 
