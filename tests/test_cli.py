@@ -135,6 +135,16 @@ MISTAKES = [
     (["launch", "-n", "0", "--", "true"], "--num-processes 0 must be an int >= 1"),
     (["launch", "-n", "2"], "no command given"),
     (["launch", "-n", "2", "--port", "70000", "--", "true"], "--port 70000 must be in 1..65535"),
+    # were: N processes started: N whole, unrelated runs into one --out, or ranks waiting for processes never started
+    (["launch", "-n", "2", "--", "cimjax", "sample", "--n", "4", "--out", "s", "--quick"],
+     "launch: `cimjax sample` needs --distributed, else 2 processes each run the whole job alone"),
+    (["launch", "-n", "2", "--", sys.executable, "-m", "cimjax", "demo", "--quick"], "`cimjax demo` needs --distributed"),
+    (["launch", "-n", "2", "--", "cimjax", "regress", "--quick"],
+     "launch: `cimjax regress` does not run distributed (only sample, demo take --distributed)"),
+    (["launch", "-n", "2", "--", "cimjax", "sample", "--distributed", "--num-processes", "4", "--n", "4", "--out", "s"],
+     "launch: remove --num-processes from `cimjax sample`: the launcher sets"),
+    (["launch", "-n", "2", "--", "cimjax", "demo", "--distributed", "--process-id=1", "--coordinator", "h:1"],
+     "launch: remove --coordinator, --process-id from `cimjax demo`"),
 ]
 
 
@@ -362,3 +372,18 @@ def test_sigint_on_sample_then_rerun_resumes_to_identical_shards(tmp_path, monke
     assert len(names) == 2 * SHARDS and names == sorted(p.name for p in out.glob("*.npy"))
     for name in names:
         assert (out / name).read_bytes() == (straight / name).read_bytes(), name
+
+
+def test_launch_refuses_a_port_in_use_before_starting_processes(workdir, capsys, monkeypatch):
+    import socket
+    import subprocess
+
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started")))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run(capsys, ["launch", "-n", "2", "--port", str(port), "--", "true"])
+    assert code == 2 and out == ""
+    assert err.startswith(f"cimjax launch: error: --port {port}: cannot listen on 127.0.0.1:{port} (") and \
+        err.count("\n") == 1, err

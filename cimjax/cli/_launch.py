@@ -52,6 +52,43 @@ def _command(argv: list[str]) -> list[str]:
     return argv
 
 
+DISTRIBUTED_COMMANDS = ("sample", "demo")  # the cimjax commands that take --distributed
+_RANK_FLAGS = ("--coordinator", "--num-processes", "--process-id")  # what the launcher sets per rank
+
+
+def _check_cimjax_command(cmd: list[str], num_processes: int) -> None:
+    """A cimjax command must join the run: a command without --distributed, or one that sets the
+    rank flags itself, would run N unrelated copies (writing one --out) or wait for ranks never started."""
+    if cmd[1:3] != ["-m", "cimjax"]:
+        return
+    rest = cmd[3:]
+    sub = next((a for a in rest if not a.startswith("-")), None)
+    if sub is None or any(a in ("-h", "--help", "--version") for a in rest):
+        return
+    shown = f"`cimjax {sub}`"
+    if sub not in DISTRIBUTED_COMMANDS:
+        raise ConfigError(f"launch: {shown} does not run distributed (only {', '.join(DISTRIBUTED_COMMANDS)} take "
+                          f"--distributed); {num_processes} processes would each run it alone")
+    if "--distributed" not in rest:
+        raise ConfigError(f"launch: {shown} needs --distributed, else {num_processes} processes each run the whole "
+                          f"job alone, into the same --out")
+    given = [f for f in _RANK_FLAGS if any(a == f or a.startswith(f + "=") for a in rest)]
+    if given:
+        raise ConfigError(f"launch: remove {', '.join(given)} from {shown}: the launcher sets the coordinator, the "
+                          f"number of processes and each rank")
+
+
+def _check_port(port: int) -> None:
+    """`--port` must be free on 127.0.0.1, else process 0's coordinator cannot listen there."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT from a last run is free
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise ConfigError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({err.strerror}); choose another "
+                              f"port or leave --port out for a free one") from None
+
+
 def _forward(stream, rank: int, out) -> None:
     for line in iter(stream.readline, ""):
         out.write(f"[{rank}] {line}")
@@ -79,6 +116,9 @@ def launch(argv: list[str], num_processes: int, port: int | None = None) -> int:
     if port is not None and not 0 < port < 65536:
         raise ConfigError(f"--port {port} must be in 1..65535")
     cmd = _command(argv)
+    _check_cimjax_command(cmd, num_processes)
+    if port is not None:
+        _check_port(port)
     coordinator = f"127.0.0.1:{port or free_port()}"
     procs, threads = [], []
     try:
