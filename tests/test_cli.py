@@ -119,6 +119,10 @@ MISTAKES = [
     (["classify", "--out", "c", "--steps", "0"], "--steps=0"),
     (["classify", "--out", "c", "--mc-samples", "1"], "--mc-samples=1 must be >= 2"),
     (["classify", "--out", "c", "--seed", "-1"], "--seed=-1"),
+    # was: training set up, then OverflowError (Python int too large to convert to C long) from jax.random.key
+    (["classify", "--out", "c", "--seed", str(2**63)], f"--seed={2**63} must be <= 2**63 - 1"),
+    (["regress", "--out", "r", "--seed", str(2**64), "--quick"], f"--seed={2**64} must be <= 2**63 - 1"),
+    (["demo", "--out", "d", "--seed", str(2**63), "--quick"], f"--seed={2**63} must be <= 2**63 - 1"),
     (["sample", "--n", "4", "--out", "fit.png", "--quick"], "--out 'fit.png' is a file, not a folder"),
     (["sample", "--n", "4", "--out", "busy", "--quick"], "pass --force"),
     (["sample", "--n", "0", "--out", "s", "--quick"], "--n 0"),

@@ -105,10 +105,20 @@ def add_run_options(p: argparse.ArgumentParser, *, out: str, seed: str, steps: s
                    help="per-read noise of each cell relative to its full output (default: the device's, Fig. 15)")
 
 
+SEED_MAX = 2**63 - 1  # jax.random.key takes an int64 seed; a larger one is an OverflowError inside the run
+
+
+def check_seed(seed: int, flag: str = "--seed") -> None:
+    """`seed` in 0 .. SEED_MAX, else a ConfigError naming `flag`."""
+    if seed < 0:
+        raise ConfigError(f"{flag}={seed} must be >= 0")
+    if seed > SEED_MAX:
+        raise ConfigError(f"{flag}={seed} must be <= 2**63 - 1 ({SEED_MAX}), the largest seed jax takes")
+
+
 def run_sizes(args: argparse.Namespace) -> None:
-    """`--seed` >= 0, and `--steps` >= 1 and `--mc-samples` >= 2 where given: the sizes of a model comparison."""
-    if args.seed < 0:
-        raise ConfigError(f"--seed={args.seed} must be >= 0")
+    """`--seed` in 0 .. 2**63 - 1, and `--steps` >= 1 and `--mc-samples` >= 2 where given: the sizes of a model comparison."""
+    check_seed(args.seed)
     if args.steps is not None and args.steps < 1:
         raise ConfigError(f"--steps={args.steps} must be >= 1")
     if args.mc_samples is not None and args.mc_samples < 2:

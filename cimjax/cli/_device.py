@@ -256,11 +256,9 @@ def _preset(args) -> int:
 
 
 def _pairs(args) -> int:
-    from cimjax.errors import CimjaxError
-    from cimjax.cli._checks import file_or_name, input_file, output_folder, removed_if_interrupted
+    from cimjax.cli._checks import check_seed, file_or_name, input_file, output_folder, removed_if_interrupted
 
-    if args.seed < 0:
-        raise CimjaxError(f"--seed={args.seed} must be >= 0")
+    check_seed(args.seed)
     out = output_folder(args.out, "--out", force=args.force)
     file_or_name(args.preset, "--preset")
     if args.image is not None:

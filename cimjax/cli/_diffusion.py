@@ -83,8 +83,9 @@ def _config(args):
 
         extra["native_voltages"] = check_write_voltages(args.native_voltage, "--native-voltage")
     if getattr(args, "demo_seed", None) is not None:
-        if args.demo_seed < 0:
-            raise ConfigError(f"--seed={args.demo_seed} must be >= 0")
+        from cimjax.cli._checks import check_seed
+
+        check_seed(args.demo_seed)
         extra["seed"] = args.demo_seed
     return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)
 
