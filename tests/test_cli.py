@@ -126,6 +126,8 @@ MISTAKES = [
     (["sample", "--n", "4", "--out", "fit.png", "--quick"], "--out 'fit.png' is a file, not a folder"),
     (["sample", "--n", "4", "--out", "busy", "--quick"], "pass --force"),
     (["sample", "--n", "0", "--out", "s", "--quick"], "--n 0"),
+    (["sample", "--n", "4", "--out", "s", "--seed", "-3", "--quick"], "--seed -3 must be in [0, 2**32 - 1]"),
+    (["sample", "--n", "4", "--out", "s", "--seed", str(2**32), "--quick"], f"--seed {2**32} must be in"),
     (["sample", "--n", "4", "--out", "s", "--cache", "fit.png", "--quick"], "--cache 'fit.png' is a file"),
     (["demo", "--out", "busy", "--quick"], "--out 'busy' exists and is not empty; pass --force"),
     (["demo", "--out", "d", "--mnist", "missing.npz", "--quick"], "'missing.npz': no such file or folder"),
@@ -300,6 +302,24 @@ def test_interrupted_demo_leaves_no_folder_so_the_same_command_runs_again(workdi
     code, _, err = run(capsys, ["demo", "--out", "d", "--quick"])
     assert code == 130 and "interrupted: rerun the same command to resume" in err
     assert sorted(workdir.rglob("*")) == before
+
+
+def test_a_demo_that_fails_leaves_no_half_written_results(workdir, capsys, monkeypatch):
+    import cimjax.apps.diffusion
+    from cimjax.errors import DataFileError
+
+    def failing_demo(cfg, out, **kwargs):
+        (Path(out) / "metrics.md").write_text("half")
+        raise DataFileError("digits.npz: broken")
+
+    monkeypatch.setattr(cimjax.apps.diffusion, "run_demo", failing_demo)
+    code, _, err = run(capsys, ["demo", "--out", "d", "--quick"])
+    assert code == 2 and "digits.npz: broken" in err and not (workdir / "d").exists()
+    # over old results with --force: the old ones are gone (as --force says), no half-written file stays
+    (workdir / "old").mkdir()
+    (workdir / "old" / "metrics.md").write_text("old results")
+    code, _, _ = run(capsys, ["demo", "--out", "old", "--quick", "--force"])
+    assert code == 2 and not (workdir / "old" / "metrics.md").exists()
 
 
 def test_regress_force_and_demo_force_pass_the_overwrite_rule(workdir, capsys):

@@ -39,6 +39,16 @@ def test_zero_steps_is_a_clear_error(bad):
         sample_reverse(step, {}, VPSDE(), n_steps=bad, dim=2, seed=0, count=4)
 
 
+@pytest.mark.parametrize("kwargs, name", [({"seed": -1}, "seed=-1"), ({"seed": 2**32}, "seed=4294967296"),
+                                          ({"seed": 1.5}, "seed=1.5"), ({"start": 2**32 - 2, "count": 4}, "start \\+ count"),
+                                          ({"count": 0}, "count=0")])
+def test_a_seed_or_index_outside_uint32_is_a_clear_error(kwargs, name):
+    # the sample keys count in uint32: a wrapped seed or index would silently repeat samples
+    step = ExSituStep(VPSDE(), lambda p, x, t, i, read_key=None: -x)
+    with pytest.raises(CimjaxError, match=name):
+        sample_reverse(step, {}, VPSDE(), n_steps=2, dim=2, **{"seed": 0, "count": 4, **kwargs})
+
+
 def test_bad_sde_parameters():
     with pytest.raises(CimjaxError, match="beta"):
         VPSDE(beta_min=2.0, beta_max=1.0)

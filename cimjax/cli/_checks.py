@@ -162,26 +162,31 @@ def pulse(voltage: str | None, width: str | None) -> tuple[float | None, float |
 
 
 @contextlib.contextmanager
-def removed_if_interrupted(folder: str | os.PathLike) -> Iterator[None]:
-    """On Ctrl-C, removes what the body added to `folder` (the folder too, if the body created it),
-    so that the same command runs again without `--force`."""
+def removed_if_unfinished(folder: str | os.PathLike) -> Iterator[None]:
+    """On Ctrl-C or an error, removes what the body added to `folder` (the folder too, if the body
+    created it): no half-written results, and the same command runs again without `--force`."""
     folder = Path(folder)
-    before = set(folder.iterdir()) if folder.is_dir() else None
+
+    def entries() -> dict[Path, tuple[int, int]]:  # an entry rewritten (or emptied and made anew) differs
+        return {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in folder.iterdir()}
+
+    before = entries() if folder.is_dir() else None
     try:
         yield
-    except KeyboardInterrupt:
+    except BaseException:
         if before is None:
             shutil.rmtree(folder, ignore_errors=True)
         elif folder.is_dir():
-            for p in set(folder.iterdir()) - before:
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            for p, stamp in entries().items():
+                if before.get(p) != stamp:
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
         raise
 
 
 def write_and_show(out: Path, write: Callable[[], dict[str, str]]) -> int:
     """Runs `write()`, which fills `out` and returns {what: path} with a "markdown" table, removing what
-    it wrote on Ctrl-C (`removed_if_interrupted`); then prints the table and the paths. Returns 0."""
-    with removed_if_interrupted(out):
+    it wrote on Ctrl-C or an error (`removed_if_unfinished`); then prints the table and the paths. Returns 0."""
+    with removed_if_unfinished(out):
         paths = write()
     print(Path(paths["markdown"]).read_text())
     for name, path in paths.items():

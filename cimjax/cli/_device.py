@@ -256,7 +256,7 @@ def _preset(args) -> int:
 
 
 def _pairs(args) -> int:
-    from cimjax.cli._checks import check_seed, file_or_name, input_file, output_folder, removed_if_interrupted
+    from cimjax.cli._checks import check_seed, file_or_name, input_file, output_folder, removed_if_unfinished
 
     check_seed(args.seed)
     out = output_folder(args.out, "--out", force=args.force)
@@ -273,7 +273,7 @@ def _pairs(args) -> int:
     image = "the built-in logo" if args.image is None else Path(args.image).name
     result = run_stored_pattern(levels, preset, seed=args.seed)
     report = {"image": args.image, "preset": args.preset, **result["report"]}
-    with removed_if_interrupted(out):
+    with removed_if_unfinished(out):
         plot_stored_pattern(out / "pairs.png", result,
                             title=f"{image} in differential pairs, preset {Path(args.preset).name}: read error rate "
                                   f"{report['error_rate']:.3g} (closed form {report['predicted_error_rate']:.3g})")

@@ -108,6 +108,9 @@ def _sample(args) -> int:
         raise CimjaxError(f"--steps {args.steps} must be >= 1 (number of reverse SDE steps)")
     if args.n < 1 or args.batch < 1:
         raise CimjaxError(f"--n {args.n} and --batch {args.batch} must be >= 1")
+    if not 0 <= args.seed < 2**32 or args.n > 2**32:
+        raise CimjaxError(f"--seed {args.seed} must be in [0, 2**32 - 1] and --n {args.n} at most 2**32 "
+                          "(seeds and sample indices are uint32)")
     if args.plot is not None:
         from cimjax.cli._checks import output_file
 
@@ -144,12 +147,12 @@ def _demo(args) -> int:
     import jax
 
     from cimjax.apps.diffusion import prepare_out_dir, run_demo
-    from cimjax.cli._checks import removed_if_interrupted
+    from cimjax.cli._checks import removed_if_unfinished
 
     if jax.process_index() != 0:  # process 0 writes the results; the others sample their share
         run_demo(config, args.out, force=True, cache_dir=args.cache)
         return 0
-    with removed_if_interrupted(args.out):
+    with removed_if_unfinished(args.out):
         prepare_out_dir(args.out, args.force)
         payload = run_demo(config, args.out, force=True, cache_dir=args.cache)
     q = payload["quality"]

@@ -24,6 +24,7 @@ from cimjax.sde._losses import dsm_loss as dsm_loss
 from cimjax.sde._noise import NoiseSource as NoiseSource
 from cimjax.sde._noise import PbitBitstreamNormal as PbitBitstreamNormal
 from cimjax.sde._noise import StandardNormal as StandardNormal
+from cimjax.sde._sampler import check_sample_range as check_sample_range
 from cimjax.sde._sampler import prior_keys as prior_keys
 from cimjax.sde._sampler import read_key as read_key
 from cimjax.sde._sampler import sample_keys as sample_keys
@@ -59,6 +60,7 @@ __all__ = [
     "InSituStep",
     "read_gain",
     "sample_reverse",
+    "check_sample_range",
     "sample_reverse_local",
     "sample_keys",
     "prior_keys",

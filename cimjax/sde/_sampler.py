@@ -48,6 +48,18 @@ def read_key(seed: jax.Array, step: jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), step)
 
 
+INDEX_LIMIT = 2**32  # seeds and sample indices are uint32 (the keys' counter space)
+
+
+def check_sample_range(seed: int, start: int = 0, count: int = 1) -> None:
+    """`seed` and the indices start .. start + count - 1 within uint32, else a ConfigError naming them."""
+    for name, value, low in (("seed", seed, 0), ("count", count, 1), ("start", start, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value < INDEX_LIMIT:
+            raise ConfigError(f"{name}={value!r} must be an integer in [{low}, 2**32 - 1]")
+    if start + count > INDEX_LIMIT:
+        raise ConfigError(f"start + count = {start + count} exceeds 2**32 sample indices (uint32)")
+
+
 @functools.lru_cache(maxsize=32)
 def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh: Mesh):
     grid = sde.time_grid(n_steps)
@@ -81,16 +93,18 @@ def sample_reverse_local(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_
     Returns:
       (indices [k] int64, x_eps [k, dim] float32), sorted by index.
     Raises:
-      ConfigError: `n_steps` < 1, `count` < 1, `start` < 0 or `dim` < 1.
+      ConfigError: `n_steps` < 1, `count` < 1, `start` < 0, `dim` < 1, or a seed or index
+        outside uint32 (`check_sample_range`).
     """
     sde.time_grid(n_steps)  # validates n_steps before compiling anything
-    for name, value, low in (("count", count, 1), ("start", start, 0), ("dim", dim, 1)):
-        if int(value) != value or value < low:
-            raise ConfigError(f"{name}={value!r} must be an integer >= {low}")
+    check_sample_range(seed, start, count)
+    if int(dim) != dim or dim < 1:
+        raise ConfigError(f"dim={dim!r} must be an integer >= 1")
     mesh = batch_mesh() if mesh is None else mesh
-    fn, batch, replicated = _compiled(step, sde, int(n_steps), int(dim), mesh)
     n_dev = mesh.devices.size
     padded = -(-count // n_dev) * n_dev  # padded with the following indices, dropped below
+    check_sample_range(seed, start, padded)
+    fn, batch, replicated = _compiled(step, sde, int(n_steps), int(dim), mesh)
     indices = global_array(np.arange(start, start + padded, dtype=np.uint32), batch)
     params = global_array(params, replicated)
     out = fn(params, jnp.uint32(seed), indices)
@@ -119,8 +133,8 @@ def sample_reverse(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps:
     Returns:
       float32 array [count, dim].
     Raises:
-      ConfigError: `n_steps` < 1, `count` < 1, `start` < 0 or `dim` < 1; devices of
-        other processes in `mesh`.
+      ConfigError: `n_steps` < 1, `count` < 1, `start` < 0, `dim` < 1, a seed or index outside
+        uint32 (`check_sample_range`); devices of other processes in `mesh`.
     """
     indices, x = sample_reverse_local(step, params, sde, n_steps=n_steps, dim=dim, seed=seed, start=start,
                                       count=count, mesh=mesh)

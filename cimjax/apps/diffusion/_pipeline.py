@@ -21,7 +21,7 @@ from cimjax.apps.diffusion._nets import VAE, Classifier
 from cimjax.apps.diffusion._training import latent_stats, train_classifier, train_score, train_vae
 from cimjax.nn import TrainConfig
 from cimjax.sde import (VESDE, VPSDE, AbstractSDE, CrossbarEpsNet, EpsScore, ExSituStep, InSituCrossbarNet, InSituStep,
-                        NativeInSituNet, SubVPSDE, calibrate_offsets, prior_keys, sample_reverse, sample_reverse_local,
+                        NativeInSituNet, SubVPSDE, calibrate_offsets, check_sample_range, prior_keys, sample_reverse, sample_reverse_local,
                         train_insitu, train_native)
 
 __all__ = ["Models", "default_cache_dir", "make_sde", "prepare_models", "generate", "sampler_step", "SAMPLERS",
@@ -204,6 +204,7 @@ def generate(models: Models, sampler: str, n: int, *, seed: int, start: int = 0,
 
     n_steps = models.cfg.n_steps if n_steps is None else n_steps
     dim = models.cfg.latent_dim
+    check_sample_range(seed, start, n)
     if sampler == "prior":
         keys = prior_keys(jnp.uint32(seed), jnp.arange(start, start + n, dtype=jnp.uint32))
         return np.asarray(jax.vmap(lambda k: models.sde.prior_sample(k, (dim,)))(keys))
