@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -85,8 +86,24 @@ def read_json(path: str | os.PathLike, what: str = "file") -> Any:
     return parse_json(read_text(path, what), str(path))
 
 
+def _json_safe(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float as None: standard JSON (null), which every reader parses."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def json_text(obj: Any, indent: int | None = 2) -> str:
+    """`obj` as standard JSON text: a value that is not a finite number (a fit's undefined interval) is null."""
+    return json.dumps(_json_safe(obj), indent=indent, sort_keys=False, allow_nan=False)
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(path, json_text(obj) + "\n")
 
 
 # the figure formats every command that draws accepts

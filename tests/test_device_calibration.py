@@ -106,3 +106,26 @@ def test_cli_calibrate_then_curve(tmp_path, capsys):
     assert main(["device", "curve", "default", "--probability", "0.5", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["voltage"] == pytest.approx(1.5, abs=1e-4)
+
+
+def test_an_undefined_interval_is_written_as_null_in_standard_json(fits, tmp_path):
+    # a fit whose Hessian is singular has no interval (nan): the file must still be standard JSON,
+    # which strict readers (JavaScript, jq) parse; Python's json would write the non-standard NaN
+    import dataclasses
+
+    from cimjax.device import save_fit_json
+
+    fit = fits[0]
+    name = next(iter(fit.stderr))
+    broken = dataclasses.replace(fit, stderr={**fit.stderr, name: float("nan")},
+                                 intervals={**fit.intervals, name: (float("nan"), float("inf"))})
+    path = tmp_path / "fit.json"
+    save_fit_json(path, broken)
+
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    obj = json.loads(path.read_text(), parse_constant=refuse)
+    assert obj["pooled"]["stderr"][name] is None and obj["pooled"]["intervals"][name] == [None, None]
+    assert obj["pooled"]["parameters"] == pytest.approx(fit.estimates)
+    load_curve(str(path))  # the curve is still read from its parameters

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -110,7 +109,9 @@ def _calibrate(args) -> int:
             out["plots"] = plots
             out["directions"] = {d: {**e["selection"], "population": e.get("population")}
                                  for d, e in obj["directions"].items()}
-        print(json.dumps(out, indent=2))
+        from cimjax._io import json_text
+
+        print(json_text(out))
         return 0
     for d, r in results.items():
         if d:
@@ -159,7 +160,9 @@ def _print_selection(selection, args, devices, population, plot=None) -> None:
               f"{c.bic:10.1f}  {test}")
     for name, value in pooled.estimates.items():
         lo, hi = pooled.intervals[name]
-        print(f"  {name:18s} {value:.6g}  ({args.confidence:.0%} interval {lo:.6g} .. {hi:.6g})")
+        interval = (f"{args.confidence:.0%} interval {lo:.6g} .. {hi:.6g}" if math.isfinite(lo) and math.isfinite(hi)
+                    else "no interval: the fit's curvature does not bound it")
+        print(f"  {name:18s} {value:.6g}  ({interval})")
     if population is not None:
         print(f"population ({len(population.devices)} devices, {population.model.name}; random effects): "
               "typical device and device-to-device sd (fit space; plain sd of per-device fits in brackets)")
@@ -221,7 +224,9 @@ def _curve(args) -> int:
         plot_switching(args.plot, curve, data, voltage=voltage, title=Path(args.params).name)
         out["plot"] = args.plot
         text += ("\n" if text else "") + f"plot -> {args.plot}"
-    print(json.dumps(out) if args.json else text)
+    from cimjax._io import json_text
+
+    print(json_text(out, indent=None) if args.json else text)
     return 0
 
 

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -61,7 +60,9 @@ def _table(args) -> int:
     preset = _load(args)
     rows, ratio_rows = table_rows(preset), ratios(preset)
     if args.json:
-        print(json.dumps({"preset": preset.name, "rows": rows, "ratios": ratio_rows}, indent=2))
+        from cimjax._io import json_text
+
+        print(json_text({"preset": preset.name, "rows": rows, "ratios": ratio_rows}))
     else:
         print(f"preset: {preset.name}")
         print(format_table(rows, ratio_rows))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -106,7 +105,9 @@ def _test(args) -> int:
     if progress is not None:
         bar.close()
     if args.json:
-        print(json.dumps(result_json(bits, result)))
+        from cimjax._io import json_text
+
+        print(json_text(result_json(bits, result), indent=None))
     else:
         print(text_table(bits, result))
     if args.plot is not None:
