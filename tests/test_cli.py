@@ -126,6 +126,8 @@ MISTAKES = [
     (["sample", "--n", "4", "--out", "fit.png", "--quick"], "--out 'fit.png' is a file, not a folder"),
     (["sample", "--n", "4", "--out", "busy", "--quick"], "pass --force"),
     (["sample", "--n", "0", "--out", "s", "--quick"], "--n 0"),
+    (["demo", "--out", "d", "--quick", "--programming-sigma", "nan"], "--programming-sigma: Hardware: programming_sigma=nan"),
+    (["sample", "--n", "4", "--out", "s", "--quick", "--read-noise", "-1"], "--read-noise: Hardware: read_noise=-1.0"),
     (["sample", "--n", "4", "--out", "s", "--seed", "-3", "--quick"], "--seed -3 must be in [0, 2**32 - 1]"),
     (["sample", "--n", "4", "--out", "s", "--seed", str(2**32), "--quick"], f"--seed {2**32} must be in"),
     (["sample", "--n", "4", "--out", "s", "--cache", "fit.png", "--quick"], "--cache 'fit.png' is a file"),

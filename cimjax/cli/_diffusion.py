@@ -87,7 +87,13 @@ def _config(args):
 
         check_seed(args.demo_seed)
         extra["seed"] = args.demo_seed
-    return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)
+    try:
+        return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)
+    except ConfigError as err:  # name the flag the user typed, not only the config field
+        flag = next((flag for field, flag in _HARDWARE_FLAGS if f"{field}=" in str(err)), None)
+        if flag is None:
+            raise
+        raise ConfigError(f"{flag}: {err}") from None
 
 
 def _check_inputs(args, out_force: bool | None) -> None:
