@@ -97,6 +97,14 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
+def check_replaceable(path: str | os.PathLike, what: str) -> None:
+    """A ConfigError if emptying the folder `path` would empty the current folder or the home folder."""
+    here, target = Path.cwd().resolve(), Path(path).resolve()
+    if target == here or target in here.parents or target == Path.home().resolve():
+        raise ConfigError(f"{what} {str(path)!r} holds the current folder (or is your home folder): --force would "
+                          "empty it; choose a results folder of its own")
+
+
 def json_text(obj: Any, indent: int | None = 2) -> str:
     """`obj` as standard JSON text: a value that is not a finite number (a fit's undefined interval) is null."""
     return json.dumps(_json_safe(obj), indent=indent, sort_keys=False, allow_nan=False)

@@ -23,6 +23,8 @@ from cimjax.errors import ConfigError
 
 def input_file(path: str, what: str, *, folder_ok: bool = False) -> Path:
     """`path` as an existing, readable file (or folder, if `folder_ok`); else a ConfigError naming it."""
+    if not str(path).strip():
+        raise ConfigError(f"{what} {path!r} is empty; name a file{' or folder' if folder_ok else ''}")
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{what} {path!r}: no such file{' or folder' if folder_ok else ''}")
@@ -54,6 +56,8 @@ def output_file(path: str, what: str, suffixes: tuple[str, ...] = ()) -> Path:
 
     With `suffixes`, the file name must end in one of them (e.g. the figure formats).
     """
+    if not str(path).strip():
+        raise ConfigError(f"{what} {path!r} is empty; name a file")
     p = Path(path)
     if suffixes and p.suffix.lower() not in suffixes:
         raise ConfigError(f"{what} {path!r} must end in one of {suffixes}")
@@ -71,9 +75,15 @@ def output_folder(path: str, what: str, *, force: bool | None = None) -> Path:
     The overwrite rule: an existing non-empty folder is refused unless `force` (pass None
     for a folder that is only added to, such as a cache). A file is always refused.
     """
+    if not str(path).strip():
+        raise ConfigError(f"{what} {path!r} is empty; name a folder")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{what} {path!r} is a file, not a folder")
+    if force and p.is_dir() and any(p.iterdir()):
+        from cimjax._io import check_replaceable
+
+        check_replaceable(p, what)
     if force is False and p.is_dir() and any(p.iterdir()):
         raise ConfigError(f"{what} {path!r} exists and is not empty; pass --force to overwrite it "
                           "or choose another folder")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from cimjax.errors import ConfigError
-from cimjax._io import write_json_atomic, write_text_atomic
+from cimjax._io import check_replaceable, write_json_atomic, write_text_atomic
 import cimjax.apps.diffusion._metrics as M
 from cimjax.apps.diffusion._config import DemoConfig
 from cimjax.apps.diffusion._costs import cost_table
@@ -30,6 +30,7 @@ def prepare_out_dir(out: str | os.PathLike, force: bool) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not force:
             raise ConfigError(f"results folder {out} exists and is not empty; pass --force to overwrite it")
+        check_replaceable(out, "results folder")
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
