@@ -132,9 +132,11 @@ def fit_loss(
       CheckpointError: the checkpoint is unreadable or of another run (the differing
         fields named).
     """
+    for name, value, low in (("num_steps", num_steps, 0), ("chunk_steps", chunk_steps, 1)):
+        # a fractional count would never be reached: the loop would take 0-step chunks forever
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ConfigError(f"{name}={value!r} must be an integer >= {low}")
     data = _check_data(data, config.batch_size)
-    if int(num_steps) < 0 or int(chunk_steps) < 1:
-        raise ConfigError(f"{num_steps=} must be >= 0 and {chunk_steps=} >= 1")
     if checkpoint is not None and run_config is None:
         raise ConfigError(f"checkpoint={str(checkpoint)!r} needs run_config, the description of what defines the run")
     tx = tx or _reuse(make_optimizer, config)

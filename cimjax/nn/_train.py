@@ -74,6 +74,15 @@ class TrainConfig:
     decay_floor: float = 0.1  # assumption: the decay ends at a tenth of learning_rate
 
     def __post_init__(self) -> None:
+        for name in ("num_samples", "batch_size", "decay_steps"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+                raise ConfigError(f"{name}={value!r} must be an integer")
+        for name in ("learning_rate", "grad_clip", "decay_floor"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))
+                                      or not np.isfinite(value)):
+                raise ConfigError(f"{name}={value!r} must be a finite number")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss={self.loss!r} is not one of {LOSSES}")
         if self.loss == "energy" and self.num_samples < 2:
@@ -88,6 +97,8 @@ class TrainConfig:
             raise ConfigError(f"batch_size={self.batch_size} must be >= 1")
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
             raise ConfigError(f"seed={self.seed!r} must be an int")
+        if not -(2**63) <= self.seed < 2**63:  # jax.random.key takes a 64-bit seed
+            raise ConfigError(f"seed={self.seed!r} must be in [-2**63, 2**63)")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError(f"grad_clip={self.grad_clip} must be > 0 or None")
         if self.decay_steps is not None and self.decay_steps < 1:
@@ -114,7 +125,13 @@ def check_dataset(x: Any, y: Any, *, name: str = "data") -> tuple[np.ndarray, np
     Raises:
       ConfigError: wrong rank, mismatched lengths, or a NaN/inf (its index named).
     """
-    x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
+    arrays = []
+    for label, arr in (("x", x), ("y", y)):
+        try:
+            arrays.append(np.asarray(arr, dtype=np.float32))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{name} {label} must be an array of numbers: {err}") from None
+    x, y = arrays
     for label, arr in (("x", x), ("y", y)):
         if arr.ndim != 2:
             raise ConfigError(f"{name} {label} must be 2-D (examples, features), got shape {arr.shape}")
