@@ -43,3 +43,36 @@ def test_train_config_refuses_non_finite_and_non_integer_values(kwargs, name):
 def test_non_numeric_data_is_a_config_error():
     with pytest.raises(ConfigError, match="data x"):
         check_dataset([["a", "b"]], [[1.0]])
+
+
+@pytest.mark.parametrize("loss", ["mse", "energy", "dss"])
+def test_fit_refuses_targets_wider_than_the_network_output(loss):
+    # a (n, 3) y against a 1-output network used to broadcast (mse, dss) or keep only y[:, 0] (energy)
+    x, y = _data()
+    model = CrossbarMLP((8, 1), config=IDEAL)
+    with pytest.raises(ConfigError, match=r"y.shape=\(4, 3\) must be \(4, 1\)"):
+        fit(model, x, np.concatenate([y, y + 5, y - 5], 1), TrainConfig(loss=loss, batch_size=4), 1)
+
+
+def test_scoring_rules_refuse_mismatched_shapes_and_nan():
+    from cimjax.nn import categorical_nll, crps_gaussian, dawid_sebastiani_score, energy_score, gaussian_nll, mse
+
+    s = np.random.default_rng(0).normal(size=(8, 4, 1)).astype(np.float32)
+    cases = [
+        (lambda: energy_score(s, np.arange(4.0)), "energy_score: y.shape"),  # used to read y[0] for every point
+        (lambda: energy_score(s, np.zeros((4, 3))), "energy_score: y.shape"),
+        (lambda: energy_score(s[..., 0], np.zeros(4)), "samples.shape"),
+        (lambda: energy_score(s, np.full((4, 1), np.nan)), "non-finite"),
+        (lambda: dawid_sebastiani_score(s, np.zeros((4, 3))), "dawid_sebastiani_score: y.shape"),
+        (lambda: mse(np.zeros((4, 1)), np.zeros(4)), "mse: y.shape"),
+        (lambda: gaussian_nll(np.zeros((4, 1)), np.ones((4, 1)), np.zeros((4, 3))), "gaussian_nll: y.shape"),
+        (lambda: gaussian_nll(np.zeros((4, 1)), -np.ones((4, 1)), np.zeros((4, 1))), "var must be >= 0"),
+        (lambda: crps_gaussian(0.0, -1.0, 0.5), "std must be > 0"),
+        (lambda: categorical_nll(np.zeros((4, 3)), np.array([0, 1, 2, 5])), "outside \\[0, 3\\)"),
+        (lambda: categorical_nll(np.zeros((4, 3)), np.array([0, 1, 2, -1])), "outside \\[0, 3\\)"),
+        (lambda: categorical_nll(np.zeros((4, 3)), np.array([0.0, 1.7, 2.0, 1.0])), "labels.dtype"),
+        (lambda: categorical_nll(np.zeros((4, 3)), np.array([0, 1])), "labels.shape"),
+    ]
+    for fn, match in cases:
+        with pytest.raises(ConfigError, match=match):
+            fn()

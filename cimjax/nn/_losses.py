@@ -30,6 +30,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cimjax.errors import ConfigError
 
@@ -38,8 +39,31 @@ __all__ = ["mse", "gaussian_nll", "energy_score", "dawid_sebastiani_score", "crp
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _check_obs(where: str, y: jax.Array, shape: tuple, what: str) -> None:
+    """y must have `shape` (no silent broadcasting) and, when concrete, finite values."""
+    if y.shape != tuple(shape):
+        raise ConfigError(f"{where}: y.shape={y.shape} must be {tuple(shape)}, {what}")
+    if not isinstance(y, jax.core.Tracer) and jnp.issubdtype(y.dtype, jnp.inexact):
+        arr = np.asarray(y)
+        if not np.all(np.isfinite(arr)):
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise ConfigError(f"{where}: y holds a non-finite value {arr[bad]} at index {bad}")
+
+
+def _check_samples(where: str, samples: jax.Array, y: jax.Array) -> None:
+    if samples.ndim != 3:
+        raise ConfigError(f"{where}: samples.shape={samples.shape} must be (S, B, D)")
+    _check_obs(where, y, samples.shape[1:], "the samples' (B, D)")
+
+
 def mse(pred: jax.Array, y: jax.Array) -> jax.Array:
-    """Mean squared error over every element. pred, y: (B, D) -> scalar."""
+    """Mean squared error over every element. pred, y: (B, D) -> scalar.
+
+    Raises:
+      ConfigError: y of another shape than pred (no broadcasting), or a NaN/inf in a concrete y.
+    """
+    pred, y = jnp.asarray(pred), jnp.asarray(y)
+    _check_obs("mse", y, pred.shape, "pred's")
     return jnp.mean(jnp.square(pred - y))
 
 
@@ -52,6 +76,12 @@ def gaussian_nll(mean: jax.Array, var: jax.Array, y: jax.Array, *, min_var: floa
     Returns:
       scalar, averaged over B and D (nats per element).
     """
+    mean, var, y = jnp.asarray(mean), jnp.asarray(var), jnp.asarray(y)
+    _check_obs("gaussian_nll", y, mean.shape, "mean's")
+    if jnp.broadcast_shapes(var.shape, mean.shape) != mean.shape:
+        raise ConfigError(f"gaussian_nll: var.shape={var.shape} must broadcast to mean's {mean.shape}")
+    if not isinstance(var, jax.core.Tracer) and not np.all(np.asarray(var) >= 0):  # NaN too
+        raise ConfigError(f"gaussian_nll: var must be >= 0, got min {np.nanmin(np.asarray(var))}")
     var = jnp.maximum(var, min_var)
     return 0.5 * jnp.mean(_LOG_2PI + jnp.log(var) + jnp.square(y - mean) / var)
 
@@ -80,6 +110,7 @@ def energy_score(samples: jax.Array, y: jax.Array) -> jax.Array:
       scalar, averaged over B.
     """
     samples, y = jnp.asarray(samples), jnp.asarray(y)
+    _check_samples("energy_score", samples, y)
     s = samples.shape[0]
     if s < 2:
         raise ConfigError(f"energy_score needs >= 2 stochastic passes, got {s=}")
@@ -112,6 +143,7 @@ def dawid_sebastiani_score(samples: jax.Array, y: jax.Array, *, min_var: float =
       scalar, averaged over B and D (the constant log 2 pi of the Gaussian NLL left out).
     """
     samples, y = jnp.asarray(samples), jnp.asarray(y)
+    _check_samples("dawid_sebastiani_score", samples, y)
     s = samples.shape[0]
     if s < 4:
         raise ConfigError(f"dawid_sebastiani_score needs >= 4 stochastic passes (E[1/var] is finite), got {s=}")
@@ -126,6 +158,12 @@ def crps_gaussian(mean: jax.Array, std: jax.Array, y: jax.Array) -> jax.Array:
 
     CRPS = std * [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)], z = (y - mean) / std.
     """
+    mean, std, y = jnp.asarray(mean), jnp.asarray(std), jnp.asarray(y)
+    _check_obs("crps_gaussian", y, mean.shape, "mean's")
+    if jnp.broadcast_shapes(std.shape, mean.shape) != mean.shape:
+        raise ConfigError(f"crps_gaussian: std.shape={std.shape} must broadcast to mean's {mean.shape}")
+    if not isinstance(std, jax.core.Tracer) and not np.all(np.asarray(std) > 0):  # NaN too
+        raise ConfigError(f"crps_gaussian: std must be > 0, got min {np.nanmin(np.asarray(std))}")
     z = (y - mean) / std
     cdf = jax.scipy.stats.norm.cdf(z)
     pdf = jax.scipy.stats.norm.pdf(z)
@@ -146,7 +184,17 @@ def categorical_nll(logits: jax.Array, labels: jax.Array) -> jax.Array:
     Returns:
       scalar, averaged over B (nats).
     """
-    logits = jnp.asarray(logits)
+    logits, labels = jnp.asarray(logits), jnp.asarray(labels)
+    if logits.ndim not in (2, 3):
+        raise ConfigError(f"categorical_nll: logits.shape={logits.shape} must be (B, K) or (S, B, K)")
+    if labels.shape != logits.shape[-2:-1]:
+        raise ConfigError(f"categorical_nll: labels.shape={labels.shape} must be {logits.shape[-2:-1]}, one per example")
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise ConfigError(f"categorical_nll: labels.dtype={labels.dtype} must be an integer type")
+    if not isinstance(labels, jax.core.Tracer) and labels.size:
+        lo, hi = int(jnp.min(labels)), int(jnp.max(labels))
+        if lo < 0 or hi >= logits.shape[-1]:
+            raise ConfigError(f"categorical_nll: labels span {lo}..{hi}, outside [0, {logits.shape[-1]}) classes")
     log_p = jax.nn.log_softmax(logits if logits.ndim == 3 else logits[None], axis=-1)
     picked = jnp.take_along_axis(log_p, jnp.asarray(labels, jnp.int32)[None, :, None], axis=-1)[..., 0]
     return jnp.mean(math.log(log_p.shape[0]) - jax.scipy.special.logsumexp(picked, axis=0))
