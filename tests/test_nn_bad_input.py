@@ -76,3 +76,32 @@ def test_scoring_rules_refuse_mismatched_shapes_and_nan():
     for fn, match in cases:
         with pytest.raises(ConfigError, match=match):
             fn()
+
+
+def test_a_checkpoint_of_other_shapes_under_the_same_run_config_is_refused(tmp_path):
+    # fit_loss's run_config need not describe the parameters' shapes: the leaves are compared too
+    from cimjax.nn import TrainState, load_checkpoint, save_checkpoint
+
+    path = tmp_path / "run.msgpack"
+    save_checkpoint(path, TrainState(np.int32(3), {"w": np.zeros((2, 8), np.float32)}, ()), "my-run")
+    template = TrainState(np.int32(0), {"w": np.zeros((2, 16), np.float32)}, ())
+    with pytest.raises(CheckpointError, match=r"\['w'\]: checkpoint has \(2, 8\), this run has \(2, 16\)"):
+        load_checkpoint(path, template, "my-run")
+
+
+def test_a_checkpoint_path_that_is_a_folder_is_refused_before_training(tmp_path):
+    from cimjax.nn import TrainState, save_checkpoint
+
+    with pytest.raises(CheckpointError, match="is a folder"):
+        save_checkpoint(tmp_path, TrainState(np.int32(0), {}, ()), "my-run")
+    x, y = _data()
+    calls = []
+
+    def loss(p, b, i, k):
+        calls.append(1)
+        return 0.0 * p
+
+    with pytest.raises(CheckpointError, match="is a folder"):
+        fit_loss(loss, np.zeros(()), (x, y), TrainConfig(batch_size=4), 2, checkpoint=tmp_path, run_config="r",
+                 resume=False)
+    assert not calls

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import flax.linen as nn
 import flax.serialization as serialization
+import jax
 import numpy as np
 
 from cimjax.errors import CheckpointError
@@ -91,6 +92,8 @@ def _differences(saved: Any, current: Any) -> list[str]:
 
 def save_checkpoint(path: str | os.PathLike, state: TrainState, config: Any) -> str:
     """Writes `state` and `config`'s description atomically; returns the fingerprint."""
+    if Path(path).is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a folder; give a file path")
     described = describe(config)
     fingerprint = config_fingerprint(config)
     payload = {
@@ -134,6 +137,13 @@ def load_checkpoint(path: str | os.PathLike, template: TrainState, config: Any) 
         raise CheckpointError(f"checkpoint {str(path)!r} was saved with another configuration: "
                          + "; ".join(diffs or ["fingerprints differ"]))
     try:
-        return serialization.from_state_dict(template, payload["state"])
+        state = serialization.from_state_dict(template, payload["state"])
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"checkpoint {str(path)!r} does not match the network's structure: {err}") from None
+    # from_state_dict takes any array at a matching path: check every leaf's shape against the template
+    wrong = [f"{jax.tree_util.keystr(p)}: checkpoint has {np.shape(a)}, this run has {np.shape(b)}"
+             for (p, a), b in zip(jax.tree_util.tree_flatten_with_path(state)[0], jax.tree.leaves(template))
+             if np.shape(a) != np.shape(b)]
+    if wrong:
+        raise CheckpointError(f"checkpoint {str(path)!r} does not match the network's shapes: " + "; ".join(wrong))
+    return state

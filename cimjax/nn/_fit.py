@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cimjax.errors import ConfigError
+from cimjax.errors import CheckpointError, ConfigError
 from jax.sharding import Mesh
 
 from cimjax.nn._checkpoint import load_checkpoint, save_checkpoint
@@ -137,6 +137,8 @@ def fit_loss(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ConfigError(f"{name}={value!r} must be an integer >= {low}")
     data = _check_data(data, config.batch_size)
+    if checkpoint is not None and Path(checkpoint).is_dir():
+        raise CheckpointError(f"checkpoint={str(checkpoint)!r} is a folder; give a file path")
     if checkpoint is not None and run_config is None:
         raise ConfigError(f"checkpoint={str(checkpoint)!r} needs run_config, the description of what defines the run")
     tx = tx or _reuse(make_optimizer, config)
