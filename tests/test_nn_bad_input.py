@@ -105,3 +105,40 @@ def test_a_checkpoint_path_that_is_a_folder_is_refused_before_training(tmp_path)
         fit_loss(loss, np.zeros(()), (x, y), TrainConfig(batch_size=4), 2, checkpoint=tmp_path, run_config="r",
                  resume=False)
     assert not calls
+
+
+def test_on_crossbar_refuses_params_of_another_model_and_a_nan_input():
+    # the float model refuses them (ScopeParamShapeError); the crossbar read used to run them silently
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+
+    from cimjax.nn import on_crossbar
+
+    class MLP(nn.Module):
+        hidden: int
+
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(1)(nn.relu(nn.Dense(self.hidden)(x)))
+
+    x = jnp.ones((4, 3))
+    xbar = on_crossbar(MLP(32), CrossbarConfig.ideal(keep_prob=0.5))
+    rngs = {"pbit": jax.random.key(1)}
+    with pytest.raises(ConfigError, match=r"kernel shape \(3, 64\) .* needs \(3, 32\)"):
+        xbar.apply(MLP(64).init(jax.random.key(0), x), x, rngs=rngs)
+    with pytest.raises(ConfigError, match=r"kernel shape \(5, 32\) .* needs \(3, 32\)"):  # was a reshape TypeError
+        xbar.apply(MLP(32).init(jax.random.key(0), jnp.ones((4, 5))), x, rngs=rngs)
+    with pytest.raises(ConfigError, match="input holds a non-finite value"):
+        xbar.apply(MLP(32).init(jax.random.key(0), x), x.at[0, 0].set(jnp.nan), rngs=rngs)
+
+    class Conv(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.Conv(4, (3, 3))(x)
+
+    xc = jnp.ones((2, 5, 5, 4))
+    params = Conv().init(jax.random.key(0), xc)
+    params = jax.tree.map(lambda a: a[..., :2] if a.shape[-1] == 4 else a, params)  # 2 output channels, not 4
+    with pytest.raises(ConfigError, match=r"kernel shape \(3, 3, 4, 2\) .* needs \(3, 3, 4, 4\)"):
+        on_crossbar(Conv(), CrossbarConfig.ideal(keep_prob=0.5)).apply(params, xc, rngs=rngs)

@@ -23,6 +23,7 @@ from flax.core import meta
 from cimjax.errors import ConfigError
 import cimjax.nn._conv as _conv
 import cimjax.nn._convert as _convert
+from cimjax.nn._layers import _check_finite
 
 __all__ = ["CrossbarModel", "on_crossbar"]
 
@@ -70,9 +71,34 @@ def _check_kernel(module: nn.Module, path: tuple, kernel: jax.Array, config: Any
     _convert.check_array(path, rows, kernel.size // max(rows, 1), config, tiling=tiling, what=f"kernel {kernel.shape}")
 
 
+def _check_params(module: nn.Module, path: tuple, x: jax.Array, kernel: jax.Array, bias: jax.Array | None) -> None:
+    """The layer's parameters must have the shapes its own __call__ would create for `x`.
+
+    The float layer checks this in `self.param`; the crossbar read bypasses it, so without
+    this a checkpoint of another model ran silently as a different network.
+    """
+    features = _tuple(module.features)
+    if isinstance(module, nn.Conv):
+        geo = _conv_geometry(module, path)
+        expected = (*geo.kernel_size, x.shape[-1] if x.ndim else None, *features)
+    else:
+        axis = (-1,) if isinstance(module, nn.Dense) else _tuple(module.axis)
+        if any(not -x.ndim <= a < x.ndim for a in axis):
+            raise ConfigError(f"layer {_convert.path_name(path)}: input shape {x.shape} has no axis {axis}")
+        expected = (*(x.shape[a] for a in axis), *features)
+    if tuple(kernel.shape) != expected:
+        raise ConfigError(f"layer {_convert.path_name(path)}: kernel shape {tuple(kernel.shape)} does not match "
+                          f"the layer on input shape {tuple(x.shape)}, which needs {expected} (parameters of "
+                          f"another model?)")
+    if bias is not None and tuple(bias.shape) != features:
+        raise ConfigError(f"layer {_convert.path_name(path)}: bias shape {tuple(bias.shape)} must be {features}")
+
+
 def _read(module: nn.Module, path: tuple, config: Any, x: jax.Array, rescale: bool, tiling: bool) -> jax.Array:
     """The layer's output with its product read on the crossbar."""
     kernel, bias = _param(module, "kernel"), _param(module, "bias")
+    _check_params(module, path, x, kernel, bias)
+    _check_finite(x, f"layer {_convert.path_name(path)} input")
     _check_kernel(module, path, kernel, config, tiling)
     key = _conv.linen_key(module, config, path)
     sample_index = _convert.current_sample_index()
