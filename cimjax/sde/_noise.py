@@ -40,6 +40,11 @@ class StandardNormal:
 
     bits_per_gaussian: int = 32
 
+    def __post_init__(self):
+        k = self.bits_per_gaussian
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"StandardNormal: bits_per_gaussian={k!r} must be a positive int (the bits counted)")
+
     def sample(self, key, shape):
         return jax.random.normal(key, shape, dtype=jnp.float32)
 

@@ -15,6 +15,7 @@ So a sample does not depend on the batch it is drawn in, nor on how many devices
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -81,6 +82,29 @@ def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh:
     return jax.jit(run, in_shardings=(replicated, replicated, batch), out_shardings=batch), batch, replicated
 
 
+def _check_step(step: Any, params: Any, sde: AbstractSDE, dim: int) -> None:
+    """Traces one step on a 1-sample state (no compute): it must keep the state's shape and dtype,
+    and a step built on an SDE must be built on `sde`."""
+    if not isinstance(sde, AbstractSDE):
+        raise ConfigError(f"sde={sde!r} must be an AbstractSDE (VPSDE, SubVPSDE, VESDE)")
+    if not callable(step):
+        raise ConfigError(f"step={step!r} must be a ReverseStep (ExSituStep, InSituStep)")
+    own = getattr(step, "sde", None)
+    # a subclass with the same parameters (e.g. another prior) counts as the same SDE
+    if isinstance(own, AbstractSDE) and not (
+            (isinstance(sde, type(own)) or isinstance(own, type(sde)))
+            and all(getattr(own, f.name) == getattr(sde, f.name, None) for f in dataclasses.fields(own))):
+        raise ConfigError(f"the step was built on {own!r} but sde={sde!r}: sample with the step's own SDE")
+    x = jax.ShapeDtypeStruct((1, dim), jnp.float32)
+    key = jax.random.key(0)
+    rand = StepRandomness(jax.random.split(key, 1), key, jnp.zeros((1,), jnp.uint32))
+    out = jax.eval_shape(lambda p, x: step(p, x, jnp.float32(sde.T), jnp.float32(-0.1), rand), params, x)
+    if getattr(out, "shape", None) != x.shape or getattr(out, "dtype", None) != x.dtype:
+        raise ConfigError(f"the step returned {getattr(out, 'shape', out)} {getattr(out, 'dtype', '')} for a state "
+                          f"float32{list(x.shape)} (dim={dim}); it must return the next state, of the same shape "
+                          "and dtype")
+
+
 def sample_reverse_local(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_steps: int, dim: int,
                          seed: int, start: int = 0, count: int,
                          mesh: Mesh | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +124,7 @@ def sample_reverse_local(step: ReverseStep, params: Any, sde: AbstractSDE, *, n_
     check_sample_range(seed, start, count)
     if int(dim) != dim or dim < 1:
         raise ConfigError(f"dim={dim!r} must be an integer >= 1")
+    _check_step(step, params, sde, int(dim))
     mesh = batch_mesh() if mesh is None else mesh
     n_dev = mesh.devices.size
     padded = -(-count // n_dev) * n_dev  # padded with the following indices, dropped below

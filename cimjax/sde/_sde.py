@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+import numbers
 
 import jax
 import jax.numpy as jnp
@@ -70,6 +71,10 @@ class AbstractSDE(abc.ABC):
         return jnp.linspace(self.T, self.eps, n_steps + 1, dtype=jnp.float32)
 
     def _check_times(self) -> None:
+        for f in dataclasses.fields(self):  # every parameter a finite number: inf gave an inf grid or prior
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ConfigError(f"{type(self).__name__}: {f.name}={value!r} must be a finite number")
         if not (0.0 < self.eps < self.T):
             raise ConfigError(f"need 0 < eps < T, got eps={self.eps}, T={self.T}")
 
@@ -93,9 +98,9 @@ class VPSDE(AbstractSDE):
     eps: float = 1e-3  # Song et al. 2021: sampling stops at t = 1e-3 for stability
 
     def __post_init__(self):
+        self._check_times()
         if not (0.0 < self.beta_min < self.beta_max):
             raise ConfigError(f"need 0 < beta_min < beta_max, got {self.beta_min=}, {self.beta_max=}")
-        self._check_times()
 
     def beta(self, t):
         return self.beta_min + t * (self.beta_max - self.beta_min)
@@ -147,9 +152,9 @@ class VESDE(AbstractSDE):
     eps: float = 1e-5  # Song et al. 2021 (VE)
 
     def __post_init__(self):
+        self._check_times()
         if not (0.0 < self.sigma_min < self.sigma_max):
             raise ConfigError(f"need 0 < sigma_min < sigma_max, got {self.sigma_min=}, {self.sigma_max=}")
-        self._check_times()
 
     def sigma(self, t):
         return self.sigma_min * (self.sigma_max / self.sigma_min) ** t

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
+from cimjax.errors import ConfigError
 from cimjax.sde._noise import NoiseSource, StandardNormal
 from cimjax.sde._sde import AbstractSDE, reverse_drift
 
@@ -72,6 +73,20 @@ class ReverseStep(Protocol):
     def __call__(self, params: Any, x: jax.Array, t: jax.Array, dt: jax.Array, rand: StepRandomness) -> jax.Array: ...
 
 
+def _check_like(where: str, out: jax.Array, x: jax.Array) -> jax.Array:
+    """`out` must have x's shape: a (B, 1) or (D,) result would broadcast silently into x."""
+    if jnp.shape(out) != x.shape:
+        raise ConfigError(f"{where} returned shape {jnp.shape(out)}; it must be the state's {x.shape}")
+    return out
+
+
+def _check_parts(owner: str, sde: Any, fn: Any, fn_name: str) -> None:
+    if not isinstance(sde, AbstractSDE):
+        raise ConfigError(f"{owner}: sde={sde!r} must be an AbstractSDE (VPSDE, SubVPSDE, VESDE)")
+    if not callable(fn):
+        raise ConfigError(f"{owner}: {fn_name}={fn!r} must be callable")
+
+
 def read_gain(sde: AbstractSDE, t: jax.Array, dt: jax.Array) -> jax.Array:
     """c(t) = g(t) sqrt(|dt|): the reverse step's noise scale (std of the ex-situ transition)."""
     return sde.diffusion(t) * jnp.sqrt(jnp.abs(dt))
@@ -85,9 +100,15 @@ class ExSituStep:
     score_fn: ScoreFn
     noise: NoiseSource = StandardNormal()
 
+    def __post_init__(self):
+        _check_parts("ExSituStep", self.sde, self.score_fn, "score_fn")
+        if not callable(getattr(self.noise, "sample", None)) or not hasattr(self.noise, "bits_per_gaussian"):
+            raise ConfigError(f"ExSituStep: noise={self.noise!r} must be a NoiseSource (StandardNormal, "
+                              "PbitBitstreamNormal)")
+
     def mean_and_std(self, params, x, t, dt, sample_index, read_key=None):
         """Moments of the Gaussian transition: (mean [B, D], std []), exact given the reads' periphery noise."""
-        score = self.score_fn(params, x, t, sample_index, read_key)
+        score = _check_like("ExSituStep: score_fn", self.score_fn(params, x, t, sample_index, read_key), x)
         mean = x + reverse_drift(self.sde, x, t, score) * dt
         return mean, read_gain(self.sde, t, dt)
 
@@ -120,5 +141,8 @@ class InSituStep:
     sde: AbstractSDE
     net_fn: StochasticNetFn
 
+    def __post_init__(self):
+        _check_parts("InSituStep", self.sde, self.net_fn, "net_fn")
+
     def __call__(self, params, x, t, dt, rand: StepRandomness):
-        return x + self.net_fn(params, x, t, dt, rand.read_key, rand.sample_index)
+        return x + _check_like("InSituStep: net_fn", self.net_fn(params, x, t, dt, rand.read_key, rand.sample_index), x)
