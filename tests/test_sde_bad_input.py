@@ -62,3 +62,48 @@ def test_steps_refuse_bad_parts_and_another_sde():
     # a VE step sampled on a VP grid and prior ran silently
     with pytest.raises(ConfigError, match="built on VESDE"):
         _sample(ExSituStep(VESDE(), score), VPSDE())
+
+
+def _native():
+    from cimjax.sde import CrossbarEpsNet, EpsScore, NativeInSituNet
+
+    sde = VPSDE()
+    net = CrossbarEpsNet(3, 16, 1, t_dim=8, dac_bits=None, adc_bits=None)
+    sp = net.init(jax.random.key(0), jnp.zeros((1, 3)), jnp.zeros((1,)))
+    return net, sp, ExSituStep(sde, EpsScore(net, sde)), NativeInSituNet(net, sde, (1.0,))
+
+
+def test_native_training_refuses_bad_latents_times_and_another_sde():
+    from cimjax.nn import TrainConfig
+    from cimjax.sde import EpsScore, NativeInSituNet, train_native
+
+    net, sp, teacher, native = _native()
+    lat = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    cfg = TrainConfig(batch_size=8)
+    cases = [
+        ({"latents": lat, "times": 0}, "times=0"),  # was ZeroDivisionError
+        ({"latents": lat, "times": -4}, "times=-4"),  # was a reshape TypeError
+        ({"latents": lat[:, :2]}, r"latents.shape=\(32, 2\) must be \(n, 3\)"),  # named "input width 10 != 11"
+        ({"latents": lat[:, 0]}, r"latents.shape=\(32,\)"),
+        ({"latents": np.where(lat > 2, np.nan, lat)}, "non-finite"),
+    ]
+    for kwargs, match in cases:
+        kwargs = dict(kwargs)
+        with pytest.raises(ConfigError, match=match):
+            train_native(native, teacher, sp, kwargs.pop("latents"), cfg, 1, n_steps=5, **kwargs)
+    ve_teacher = ExSituStep(VESDE(), EpsScore(net, VESDE()))  # trained silently on the teacher's SDE
+    with pytest.raises(ConfigError, match="differs from the net's"):
+        train_native(native, ve_teacher, sp, lat, cfg, 1, n_steps=5)
+
+
+def test_calibrate_offsets_refuses_bad_latents_and_key():
+    from cimjax.sde import calibrate_offsets, init_native_params
+
+    net, sp, teacher, native = _native()
+    lat = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    params = init_native_params(sp, 8)
+    for latents, key, match in ((lat[:, :2], jax.random.key(1), r"latents.shape=\(32, 2\)"),
+                                (np.where(lat > 2, np.nan, lat), jax.random.key(1), "non-finite"),
+                                (lat, 1, "key=1")):
+        with pytest.raises(ConfigError, match=match):
+            calibrate_offsets(native, teacher, sp, params, latents, n_steps=2, key=key, states=4, reads=1)

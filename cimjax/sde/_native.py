@@ -187,6 +187,25 @@ def init_native_params(score_params: Any, t_dim: int) -> dict:
     return {"score": jax.tree_util.tree_map(jnp.array, score_params), "gain": {"w": jnp.zeros((t_dim,), jnp.float32), "b": jnp.zeros((), jnp.float32)}}
 
 
+def _check_native_inputs(where: str, net: "NativeInSituNet", teacher: ExSituStep, latents: Any) -> np.ndarray:
+    """latents (n, D) finite numbers of the score net's width, and teacher and net on one SDE."""
+    if not isinstance(teacher, ExSituStep):
+        raise ConfigError(f"{where}: teacher={teacher!r} must be an ExSituStep")
+    if teacher.sde != net.sde:
+        raise ConfigError(f"{where}: the teacher's sde {teacher.sde!r} differs from the net's {net.sde!r}")
+    try:
+        arr = np.asarray(latents, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: latents must be an array of numbers: {err}") from None
+    dim = net.score_net.dim
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise ConfigError(f"{where}: latents.shape={arr.shape} must be (n, {dim}), the score net's width")
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ConfigError(f"{where}: latents hold a non-finite value {arr[bad]} at index {bad}")
+    return arr
+
+
 def train_native(net: NativeInSituNet, teacher: ExSituStep, teacher_params: Any, latents: np.ndarray,
                  config: TrainConfig, num_steps: int, *, n_steps: int, times: int = 4, mean_weight: float = 1.0,
                  var_weight: float = 1.0, skew_weight: float = 0.0, key: jax.Array | None = None,
@@ -235,6 +254,9 @@ def train_native(net: NativeInSituNet, teacher: ExSituStep, teacher_params: Any,
     for name, value in (("mean_weight", mean_weight), ("var_weight", var_weight), ("skew_weight", skew_weight)):
         if not float(value) >= 0.0:  # NaN too
             raise ConfigError(f"train_native: {name}={value!r} must be a number >= 0")
+    latents = _check_native_inputs("train_native", net, teacher, latents)
+    if isinstance(times, bool) or not isinstance(times, (int, np.integer)) or times < 1:
+        raise ConfigError(f"train_native: times={times!r} must be an integer >= 1")
     sde = teacher.sde
     grid = sde.time_grid(n_steps)
     if latents.shape[0] < config.batch_size or config.batch_size % times:
@@ -287,6 +309,12 @@ def calibrate_offsets(net: NativeInSituNet, teacher: ExSituStep, teacher_params:
     for name, value in (("states", states), ("reads", reads), ("len(latents)", len(latents))):
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise ConfigError(f"calibrate_offsets: {name}={value!r} must be an integer >= 1")
+    latents = _check_native_inputs("calibrate_offsets", net, teacher, latents)
+    typed = jnp.issubdtype(getattr(key, "dtype", np.int8), jax.dtypes.prng_key) and key.shape == ()
+    raw = getattr(key, "dtype", None) == jnp.uint32 and getattr(key, "shape", None) in ((2,), (4,))
+    if not (typed or raw):  # as crossbar_matmul's check
+        raise ConfigError(f"calibrate_offsets: key={key!r} must be one JAX PRNG key (jax.random.key(seed) or "
+                          "PRNGKey(seed)), not a seed or a batch of keys")
     base = {k: v for k, v in params.items() if k != "offset"}
     data = jnp.asarray(latents, jnp.float32)
     ids = jnp.arange(states, dtype=jnp.uint32)
