@@ -37,6 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cimjax.errors import ConfigError
+
 # Odd multiplier (2^32 / golden ratio): makes `group * GOLDEN + s0` a bijection of uint32.
 GOLDEN = np.uint32(0x9E3779B9)
 # Keep probabilities are resolved to 2^-16: two cells share one 32-bit draw.
@@ -146,6 +148,12 @@ def keep_threshold(p: jax.Array) -> jax.Array:
 
     The keep probability is threshold / 2^16, within 2^-17 of p; p = 0 and p = 1 are exact.
     """
+    if not isinstance(p, jax.core.Tracer):
+        arr = np.asarray(p, dtype=np.float64)
+        # a rounding residue past 0 or 1 is clipped below; NaN or a real excursion is an error
+        if not np.all((arr >= -1e-6) & (arr <= 1.0 + 1e-6)):
+            bad = arr[~((arr >= -1e-6) & (arr <= 1.0 + 1e-6))].flat[0]
+            raise ConfigError(f"keep_threshold: p holds {bad}, not a probability in [0, 1]")
     p = jnp.clip(jnp.asarray(p, jnp.float32), 0.0, 1.0)
     # p * 2^16 is exact in float32 (a power-of-two scale) and rounds to an integer in [0, 2^16].
     return jnp.round(p * np.float32(2.0**PROBABILITY_BITS)).astype(jnp.uint32)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+
+from cimjax.errors import ConfigError
 from jax import lax
 
 from cimjax.kernels._hash import GOLDEN, cell_uniforms, fmix32, normal_from_counters, row_keys
@@ -39,6 +41,13 @@ def pbit_matmul_refresh(x: jax.Array, w: jax.Array, threshold: jax.Array, seed: 
     Memory O(B*M + N*M): one group's masked weights at a time, recomputed (not stored)
     for the backward pass by `jax.checkpoint`.
     """
+    if isinstance(refresh, bool) or not isinstance(refresh, int) or refresh < 1:
+        raise ConfigError(f"refresh={refresh!r} must be an int >= 1 (samples per P-bit write)")
+    if getattr(x, "ndim", None) != 2 or getattr(w, "ndim", None) != 2 or x.shape[1] != w.shape[0]:
+        raise ConfigError(f"x.shape={jnp.shape(x)} and w.shape={jnp.shape(w)} must be (B, N) and (N, M)")
+    if jnp.shape(threshold) != w.shape or jnp.asarray(threshold).dtype != jnp.uint32:
+        raise ConfigError(f"threshold.shape={jnp.shape(threshold)} dtype={jnp.asarray(threshold).dtype} must be "
+                          f"{w.shape} uint32 (keep_threshold(p))")
     batch, n = x.shape
     groups = -(-batch // refresh)
     xg = jnp.pad(x, ((0, groups * refresh - batch), (0, 0))).reshape(groups, refresh, n)

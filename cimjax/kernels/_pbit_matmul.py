@@ -96,6 +96,33 @@ def resolve_backend(backend: str, interpret: bool = False) -> str:
     return backend
 
 
+def check_read_args(x, w, threshold, sample_key, pair_key, row_offset, block_sizes) -> BlockSizes:
+    """The checks of `pbit_matmul`'s arguments (shared with `pbit_matmul_pallas`); returns the block sizes."""
+    arrays = (("x", x), ("w", w), ("threshold", threshold), ("sample_key", sample_key), ("pair_key", pair_key))
+    for name, arr in arrays:
+        if not hasattr(arr, "shape") or not hasattr(arr, "dtype"):
+            raise ConfigError(f"{name}={type(arr).__name__} must be an array")
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise ConfigError(f"x.shape={x.shape} and w.shape={w.shape} must be (B, N) and (N, M)")
+    if isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
+        raise ConfigError(f"row_offset={row_offset!r} must be a non-negative int")
+    pairs = (pair_count(w.shape[0], row_offset), w.shape[1])
+    for name, arr, shape in (("threshold", threshold, w.shape), ("pair_key", pair_key, pairs),
+                             ("sample_key", sample_key, x.shape[:1])):
+        if arr.shape != shape or arr.dtype != jnp.uint32:
+            raise ConfigError(f"{name}.shape={arr.shape} dtype={arr.dtype} must be {shape} uint32")
+    if x.dtype != jnp.float32 or w.dtype != jnp.float32:
+        raise ConfigError(f"x.dtype={x.dtype} and w.dtype={w.dtype} must be float32")
+    if not isinstance(threshold, jax.core.Tracer) and threshold.size and int(jnp.max(threshold)) > 2**16:
+        raise ConfigError(f"threshold holds {int(jnp.max(threshold))} > 2^16: a keep probability above 1 "
+                          "(use keep_threshold(p))")
+    if block_sizes is None:
+        return BlockSizes.get_default()
+    if not isinstance(block_sizes, BlockSizes):
+        raise ConfigError(f"block_sizes={block_sizes!r} must be a BlockSizes or None")
+    return block_sizes
+
+
 # ----------------------------------------------------------------------------- references
 
 
@@ -285,9 +312,9 @@ def _backward_xla(x, w, threshold, sample_key, pair_key, g, block_sizes):
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7))
 def _pbit_matmul(x, w, threshold, sample_key, pair_key, block_sizes, backend, interpret):
     if backend == "pallas":
-        from cimjax.kernels._pbit_matmul_pallas import pbit_matmul_pallas
+        from cimjax.kernels._pbit_matmul_pallas import pallas_forward as _pallas_forward
 
-        return pbit_matmul_pallas(x, w, threshold, sample_key, pair_key, block_sizes=block_sizes, interpret=interpret)
+        return _pallas_forward(x, w, threshold, sample_key, pair_key, block_sizes=block_sizes, interpret=interpret)
     return _forward_xla(x, w, threshold, sample_key, pair_key, block_sizes)
 
 
@@ -333,18 +360,7 @@ def pbit_matmul(x: jax.Array, w: jax.Array, threshold: jax.Array, sample_key: ja
         backend, Pallas on CPU without interpret.
     """
     backend = resolve_backend(backend, interpret)
-    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
-        raise ConfigError(f"x.shape={x.shape} and w.shape={w.shape} must be (B, N) and (N, M)")
-    if not isinstance(row_offset, int) or row_offset < 0:
-        raise ConfigError(f"row_offset={row_offset!r} must be a non-negative int")
-    pairs = (pair_count(w.shape[0], row_offset), w.shape[1])
-    for name, arr, shape in (("threshold", threshold, w.shape), ("pair_key", pair_key, pairs),
-                             ("sample_key", sample_key, x.shape[:1])):
-        if arr.shape != shape or arr.dtype != jnp.uint32:
-            raise ConfigError(f"{name}.shape={arr.shape} dtype={arr.dtype} must be {shape} uint32")
-    if x.dtype != jnp.float32 or w.dtype != jnp.float32:
-        raise ConfigError(f"x.dtype={x.dtype} and w.dtype={w.dtype} must be float32")
-    block_sizes = BlockSizes.get_default() if block_sizes is None else block_sizes
+    block_sizes = check_read_args(x, w, threshold, sample_key, pair_key, row_offset, block_sizes)
     # Outside the custom VJP: the pad's transpose slices the padding rows off dx and dw.
     x, w, threshold = align_pairs(x, w, threshold, row_offset)
     return _pbit_matmul(x, w, threshold, sample_key, pair_key, block_sizes, backend, bool(interpret))

@@ -51,10 +51,25 @@ def _pad_to(arr, axis, multiple):
     return jnp.pad(arr, widths)
 
 
-@functools.partial(jax.jit, static_argnames=("block_sizes", "interpret", "row_offset"))
-def pbit_matmul_pallas(x, w, threshold, sample_key, pair_key, *, block_sizes, interpret: bool = False,
+def pbit_matmul_pallas(x, w, threshold, sample_key, pair_key, *, block_sizes=None, interpret: bool = False,
                        row_offset: int = 0):
-    """Forward read on the Pallas kernel; arguments as `pbit_matmul`. Returns (B, M) float32."""
+    """Forward read on the Pallas kernel; arguments as `pbit_matmul`. Returns (B, M) float32.
+
+    Raises:
+      ConfigError: as `pbit_matmul` (shapes, dtypes, block sizes), or a CPU without `interpret`.
+    """
+    from cimjax.kernels._pbit_matmul import check_read_args, resolve_backend
+
+    resolve_backend("pallas", interpret)
+    block_sizes = check_read_args(x, w, threshold, sample_key, pair_key, row_offset, block_sizes)
+    return pallas_forward(x, w, threshold, sample_key, pair_key, block_sizes=block_sizes, interpret=bool(interpret),
+                          row_offset=row_offset)
+
+
+@functools.partial(jax.jit, static_argnames=("block_sizes", "interpret", "row_offset"))
+def pallas_forward(x, w, threshold, sample_key, pair_key, *, block_sizes, interpret: bool = False,
+                   row_offset: int = 0):
+    """`pbit_matmul_pallas` without the checks (the internal call, after `pbit_matmul`'s)."""
     batch = x.shape[0]
     m = w.shape[1]
     bb, bm = block_sizes.block_b, block_sizes.block_m
