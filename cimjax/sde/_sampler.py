@@ -84,7 +84,24 @@ def _compiled(step: ReverseStep, sde: AbstractSDE, n_steps: int, dim: int, mesh:
 
 def _check_step(step: Any, params: Any, sde: AbstractSDE, dim: int) -> None:
     """Traces one step on a 1-sample state (no compute): it must keep the state's shape and dtype,
-    and a step built on an SDE must be built on `sde`."""
+    and a step built on an SDE must be built on `sde`. Traced once per step, SDE, dim and params' shapes."""
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    shapes = tuple((np.shape(a), str(jnp.result_type(a))) for a in leaves)
+    try:
+        _check_step_once(step, sde, dim, treedef, shapes)
+    except TypeError as err:  # an unhashable step or SDE: checked every call
+        if "unhashable" not in str(err):
+            raise
+        _check_step_traced(step, params, sde, dim)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_step_once(step, sde, dim, treedef, shapes) -> None:
+    abstract = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in shapes])
+    _check_step_traced(step, abstract, sde, dim)
+
+
+def _check_step_traced(step: Any, params: Any, sde: AbstractSDE, dim: int) -> None:
     if not isinstance(sde, AbstractSDE):
         raise ConfigError(f"sde={sde!r} must be an AbstractSDE (VPSDE, SubVPSDE, VESDE)")
     if not callable(step):
