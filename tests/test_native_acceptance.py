@@ -1,12 +1,19 @@
 """Issue 12's native in-situ acceptance at a reduced size (fixed seeds) on the default non-ideal crossbar.
 
-The demo's quick configuration (a quarter of the training, 50 reverse steps; the native
-net's fine-tuning at its full length) with the
-default hardware: bit-sliced 3-state pairs, the device's programming variation and read
-noise, P_sw spread. The noise-row variants are not under test (their stages run short).
+The demo's default models (VAE, classifier, score net and the native fine-tuning at full
+length) with 50 reverse steps instead of 100, the noise-row stages cut short (not under
+test) and n = 2000 images per set instead of 4000, on the default hardware: bit-sliced
+3-state pairs, the device's programming variation and read noise, P_sw spread. The native
+net's column offsets are calibrated per step (`cimjax.sde.calibrate_offsets`), as in the demo.
 The full-size run is `test_demo_pipeline.py::test_demo_acceptance` (slow) and the README.
-The native net's column offsets are calibrated per step (`cimjax.sde.calibrate_offsets`), as
-in the demo.
+
+Why this size (measured with this configuration, seeds 0, 1, 2): at n = 500 the Frechet
+distance's small-n bias put the native sampler above a third of the prior's at every seed
+(2.57, 2.58, 2.84 against bounds 2.25, 2.54, 2.79; ex-situ 2.95, 2.43, 2.98); at n = 2000 every
+bound held (native 1.87, 1.37, 2.01 against 2.29, 2.13, 2.06; MMD^2 0.59, 0.56, 0.80e-3 against
+0.82, 0.85, 0.86e-3; weight-cell share 0.950, 0.950, 0.922). The demo's quick configuration
+(a quarter of the VAE, classifier and score-net training) missed with ex-situ itself: at
+n = 2000, seed 0, ex-situ MMD^2 1.79e-3 against a bound of 1.02e-3.
 """
 
 import numpy as np
@@ -15,12 +22,12 @@ import pytest
 from cimjax.apps.diffusion import DemoConfig, frechet_distance, generate, median_bandwidth, mmd_rbf, prepare_models
 from cimjax.apps.diffusion import transition_errors
 
-N_EVAL = 500  # the quick configuration's n_eval
+N_EVAL = 2000  # images per set (the demo: 4000)
 
 
 @pytest.fixture(scope="module")
 def native(tmp_path_factory):
-    cfg = DemoConfig.quick(insitu_steps=100, native_steps=DemoConfig.native_steps)
+    cfg = DemoConfig(n_steps=50, insitu_steps=100)
     models = prepare_models(cfg, tmp_path_factory.mktemp("cache"), progress=False)
     trans = transition_errors(models, "in_situ", every=5)
     ref = models.data.x_train
@@ -47,9 +54,6 @@ def test_native_samples_are_within_one_and_a_half_times_ex_situs_frechet(native)
     assert np.isfinite(q["in_situ"]["mmd2"])
 
 
-@pytest.mark.xfail(strict=True, reason="measured at this size (quick, seed 0, n=500): prior Frechet 5.35, so the "
-                   "bound is 1.78; the ex-situ sampler itself scores 2.66 (seeds 1, 2: 3.26, 2.83; an ideal-crossbar "
-                   "ex-situ 2.84): the reduced training of the score net, not the native sampler, misses it")
 def test_native_samples_are_below_a_third_of_the_decoded_priors_distance(native):
     _, q = native
     assert q["in_situ"]["frechet"] < q["prior"]["frechet"] / 3, q
