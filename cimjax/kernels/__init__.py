@@ -24,12 +24,12 @@ from cimjax.kernels._hash import seed_words as seed_words
 from cimjax.kernels._modes import gaussian_read as gaussian_read
 from cimjax.kernels._modes import moment_weights as moment_weights
 from cimjax.kernels._modes import pbit_matmul_refresh as pbit_matmul_refresh
-from cimjax.kernels._pbit_matmul import BACKENDS as BACKENDS
-from cimjax.kernels._pbit_matmul import BlockSizes as BlockSizes
+from cimjax.kernels._args import BACKENDS as BACKENDS
+from cimjax.kernels._args import BlockSizes as BlockSizes
 from cimjax.kernels._pbit_matmul import pbit_mask_reference as pbit_mask_reference
 from cimjax.kernels._pbit_matmul import pbit_matmul as pbit_matmul
 from cimjax.kernels._pbit_matmul import pbit_matmul_reference as pbit_matmul_reference
-from cimjax.kernels._pbit_matmul import resolve_backend as resolve_backend
+from cimjax.kernels._args import resolve_backend as resolve_backend
 from cimjax.kernels._pbit_matmul_pallas import pbit_matmul_pallas as pbit_matmul_pallas
 
 __all__ = [

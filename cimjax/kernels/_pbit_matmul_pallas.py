@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.experimental import pallas as pl
 
+from cimjax.kernels._args import check_read_args, resolve_backend
 from cimjax.kernels._hash import align_pairs, pair_uniforms, pair_word, split_pairs
 
 
@@ -58,8 +59,6 @@ def pbit_matmul_pallas(x, w, threshold, sample_key, pair_key, *, block_sizes=Non
     Raises:
       ConfigError: as `pbit_matmul` (shapes, dtypes, block sizes), or a CPU without `interpret`.
     """
-    from cimjax.kernels._pbit_matmul import check_read_args, resolve_backend
-
     resolve_backend("pallas", interpret)
     block_sizes = check_read_args(x, w, threshold, sample_key, pair_key, row_offset, block_sizes)
     return pallas_forward(x, w, threshold, sample_key, pair_key, block_sizes=block_sizes, interpret=bool(interpret),
