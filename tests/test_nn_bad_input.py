@@ -1,6 +1,8 @@
 """Bad input to cimjax.nn's training, losses, checkpoints and converter: a ConfigError or
 CheckpointError naming the parameter, before any compute."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -142,3 +144,19 @@ def test_on_crossbar_refuses_params_of_another_model_and_a_nan_input():
     params = jax.tree.map(lambda a: a[..., :2] if a.shape[-1] == 4 else a, params)  # 2 output channels, not 4
     with pytest.raises(ConfigError, match=r"kernel shape \(3, 3, 4, 2\) .* needs \(3, 3, 4, 4\)"):
         on_crossbar(Conv(), CrossbarConfig.ideal(keep_prob=0.5)).apply(params, xc, rngs=rngs)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"num_samples": 2.5}, "num_samples=2.5"), ({"num_samples": 0}, "num_samples=0"),
+                                          ({"chunk": 1.5}, "chunk=1.5"), ({"key": 3}, "key=3")])
+def test_mc_predict_refuses_a_fractional_count_or_a_key_that_is_not_one(kwargs, name):
+    # num_samples=2.5 ran 2 passes silently; key=3 was a deep JAX TypeError
+    import flax.linen as nn
+
+    from cimjax.nn import mc_predict
+
+    model = nn.Dense(2)
+    x = jnp.ones((3, 4))
+    params = model.init(jax.random.key(0), x)
+    args = {"key": jax.random.key(1), "num_samples": 4, **kwargs}
+    with pytest.raises(ConfigError, match=name):
+        mc_predict(model.apply, params, x, args.pop("key"), args.pop("num_samples"), **args)
