@@ -54,3 +54,19 @@ def test_pbit_matmul_refresh_refuses_bad_refresh_shapes_and_float_thresholds():
         pbit_matmul_refresh(x, w[:5], th, seed, pk, 2)
     with pytest.raises(ConfigError, match="threshold"):  # float p compared with uint32 uniforms: all dropped
         pbit_matmul_refresh(x, w, jnp.full((N, M), 0.5), seed, pk, 2)
+
+
+def test_moment_weights_and_gaussian_read_refuse_shapes_that_would_broadcast():
+    # p of shape (N, M, 1) against S = 4 slices broadcast silently; a short sample_index was a TypeError
+    from cimjax.kernels import gaussian_read, moment_weights
+
+    cells = jnp.ones((3, 2, 4))
+    with pytest.raises(ConfigError, match="moment_weights"):
+        moment_weights(cells, jnp.full((3, 2, 1), 0.5), jnp.ones(4))
+    with pytest.raises(ConfigError, match="moment_weights"):
+        moment_weights(cells, jnp.full((3, 2, 4), 0.5), jnp.ones(3))
+    seed = jnp.zeros((6,), jnp.uint32)
+    with pytest.raises(ConfigError, match="gaussian_read"):
+        gaussian_read(jnp.zeros((5, 2)), jnp.ones((5, 2)), seed, jnp.arange(4, dtype=jnp.uint32))
+    with pytest.raises(ConfigError, match="gaussian_read"):
+        gaussian_read(jnp.zeros((5, 2)), jnp.ones((5, 1)), seed, jnp.arange(5, dtype=jnp.uint32))

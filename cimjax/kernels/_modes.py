@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
-from cimjax.errors import ConfigError
 from jax import lax
 
+from cimjax.errors import ConfigError
 from cimjax.kernels._hash import GOLDEN, cell_uniforms, fmix32, normal_from_counters, row_keys
 
 
@@ -73,6 +72,9 @@ def moment_weights(cells: jax.Array, p: jax.Array, significance: jax.Array) -> t
     Returns:
       W_mean = sum_s g_s p c and W_var = sum_s g_s^2 p (1 - p) c^2, each (N, M).
     """
+    if jnp.ndim(cells) != 3 or jnp.shape(p) != jnp.shape(cells) or jnp.shape(significance) != jnp.shape(cells)[2:]:
+        raise ConfigError(f"moment_weights: cells {jnp.shape(cells)}, p {jnp.shape(p)} and significance "
+                          f"{jnp.shape(significance)} must be (N, M, S), (N, M, S) and (S,)")
     # Contractions (dots), not reductions over the short minor axis S: XLA's CPU backend
     # runs those slowly, and they sit in every training step.
     w_mean = jnp.einsum("nms,s->nm", p * cells, significance)
@@ -87,6 +89,9 @@ def gaussian_read(mean: jax.Array, var: jax.Array, seed: jax.Array, sample_index
       mean, var: (B, M) float32 moments of the read; seed: (6,) uint32 seed words;
       sample_index: (B,) uint32 sample ids (so batch size never changes a sample's draw).
     """
+    if jnp.ndim(mean) != 2 or jnp.shape(var) != jnp.shape(mean) or jnp.shape(sample_index) != jnp.shape(mean)[:1]:
+        raise ConfigError(f"gaussian_read: mean {jnp.shape(mean)}, var {jnp.shape(var)} and sample_index "
+                          f"{jnp.shape(sample_index)} must be (B, M), (B, M) and (B,)")
     z = normal_from_counters(seed, sample_index, mean.shape[1], words=(2, 3))
     # sqrt has an infinite slope at 0; outputs whose cells all have p in {0, 1} give var = 0.
     safe = jnp.where(var > 0, var, 1.0)
