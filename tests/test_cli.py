@@ -127,6 +127,7 @@ MISTAKES = [
     (["sample", "--n", "4", "--out", "busy", "--quick"], "pass --force"),
     (["sample", "--n", "0", "--out", "s", "--quick"], "--n 0"),
     (["demo", "--out", "", "--quick"], "--out '' is empty"),
+    (["demo", "--out", "d", "--quick", "--seed", str(2**32)], f"--seed={2**32} must be <= 2**32 - 1"),
     (["classify", "--out", " ", "--force"], "--out ' ' is empty"),
     (["demo", "--out", ".", "--quick", "--force"], "--out '.' holds the current folder"),
     (["regress", "--out", "..", "--quick", "--force"], "--out '..' holds the current folder"),

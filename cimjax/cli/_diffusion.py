@@ -86,6 +86,8 @@ def _config(args):
         from cimjax.cli._checks import check_seed
 
         check_seed(args.demo_seed)
+        if args.demo_seed >= 2**32:
+            raise ConfigError(f"--seed={args.demo_seed} must be <= 2**32 - 1: it also seeds the samples' uint32 keys")
         extra["seed"] = args.demo_seed
     try:
         return DemoConfig.quick(**extra) if args.quick else DemoConfig(**extra)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 from typing import Any
 
 from cimjax.errors import ConfigError
@@ -93,6 +94,9 @@ class DemoConfig:
         for name in ("native_mean_weight", "native_var_weight", "native_skew_weight"):
             if not float(getattr(self, name)) >= 0.0:  # NaN too
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a number >= 0")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed={self.seed!r} must be an integer in [0, 2**32 - 1] (it seeds the samples' uint32 keys)")
+        object.__setattr__(self, "seed", int(self.seed))  # a numpy integer too: the checkpoints' keys are JSON
         if self.insitu_passes < 2:
             raise ConfigError(f"insitu_passes={self.insitu_passes} must be >= 2 (energy score)")
         from cimjax.sde import check_write_voltages
