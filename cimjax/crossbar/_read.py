@@ -30,7 +30,7 @@ from cimjax.crossbar._periphery import adc, adc_full_scale, dac, read_noise_std
 from cimjax.crossbar._probability import keep_probability
 from cimjax.kernels import keep_threshold, normal_from_counters, pair_keys, sample_words, seed_words
 from cimjax.kernels import gaussian_read, moment_weights, pbit_matmul_refresh
-from cimjax.kernels import BlockSizes, pbit_matmul, resolve_backend
+from cimjax.kernels import BlockSizes, check_prng_key, pbit_matmul, resolve_backend
 
 _FLOATS = (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64)
 
@@ -52,11 +52,8 @@ def _validate(x, weights, key, config, keep_prob, sample_index) -> None:
     if not _is_float(x) or not _is_float(weights):
         raise ConfigError(f"x.dtype={x.dtype} and weights.dtype={weights.dtype} must be floating point "
                          f"(float16, bfloat16, float32, float64)")
-    typed = jnp.issubdtype(getattr(key, "dtype", np.int8), jax.dtypes.prng_key)
-    raw = getattr(key, "dtype", None) == jnp.uint32 and getattr(key, "shape", None) in ((2,), (4,))
-    if key is not None and not (typed and key.shape == ()) and not raw:
-        raise ConfigError(f"key={key!r} must be one JAX PRNG key (jax.random.key(seed) or PRNGKey(seed)), "
-                         f"not a seed or a batch of keys")
+    if key is not None:
+        check_prng_key(key)
     n, m = weights.shape
     if n * m * config.mapping.slices * (1 + -(-n // config.tile.rows)) >= 2**32:
         raise ConfigError(f"weights.shape={weights.shape} with {config.mapping.slices} slices exceeds the 2^32 "

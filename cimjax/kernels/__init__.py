@@ -26,6 +26,7 @@ from cimjax.kernels._modes import moment_weights as moment_weights
 from cimjax.kernels._modes import pbit_matmul_refresh as pbit_matmul_refresh
 from cimjax.kernels._args import BACKENDS as BACKENDS
 from cimjax.kernels._args import BlockSizes as BlockSizes
+from cimjax.kernels._args import check_prng_key as check_prng_key
 from cimjax.kernels._pbit_matmul import pbit_mask_reference as pbit_mask_reference
 from cimjax.kernels._pbit_matmul import pbit_matmul as pbit_matmul
 from cimjax.kernels._pbit_matmul import pbit_matmul_reference as pbit_matmul_reference
@@ -35,6 +36,7 @@ from cimjax.kernels._pbit_matmul_pallas import pbit_matmul_pallas as pbit_matmul
 __all__ = [
     "BACKENDS",
     "BlockSizes",
+    "check_prng_key",
     "cell_uniforms",
     "fmix32",
     "gaussian_read",

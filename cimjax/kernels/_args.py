@@ -94,3 +94,12 @@ def check_read_args(x, w, threshold, sample_key, pair_key, row_offset, block_siz
     if not isinstance(block_sizes, BlockSizes):
         raise ConfigError(f"block_sizes={block_sizes!r} must be a BlockSizes or None")
     return block_sizes
+
+
+def check_prng_key(key, where: str = "") -> None:
+    """`key` must be one JAX PRNG key: typed (jax.random.key) or raw uint32 (PRNGKey); else a ConfigError."""
+    typed = jnp.issubdtype(getattr(key, "dtype", jnp.int8), jax.dtypes.prng_key) and getattr(key, "shape", None) == ()
+    raw = getattr(key, "dtype", None) == jnp.uint32 and getattr(key, "shape", None) in ((2,), (4,))
+    if not (typed or raw):
+        raise ConfigError(f"{where}key={key!r:.80} must be one JAX PRNG key (jax.random.key(seed) or PRNGKey(seed)), "
+                          "not a seed or a batch of keys")

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cimjax.errors import ConfigError
+from cimjax.kernels import check_prng_key
 
 __all__ = ["Predictive", "mc_samples", "mc_predict", "summarize_samples", "warn_narrow_spread"]
 
@@ -68,9 +69,7 @@ def mc_samples(
     for name, value in (("num_samples", num_samples), ("chunk", 1 if chunk is None else chunk)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ConfigError(f"{name}={value!r} must be an integer >= 1" + (" or None" if name == "chunk" else ""))
-    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-                                            or (key.dtype == jnp.uint32 and key.shape == (2,)))):
-        raise ConfigError(f"key={key!r:.60} must be one JAX PRNG key (jax.random.key(seed))")
+    check_prng_key(key)
     arrays = {k: v for k, v in kwargs.items() if isinstance(v, (jax.Array, np.ndarray))}
     static = tuple(sorted((k, v) for k, v in kwargs.items() if k not in arrays))
     chunk = None if chunk is None or int(chunk) >= int(num_samples) else int(chunk)

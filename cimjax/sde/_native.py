@@ -45,6 +45,7 @@ import numpy as np
 from cimjax.crossbar import CrossbarConfig, crossbar_cumulant, crossbar_matmul, crossbar_moments
 from cimjax.device import device_preset
 from cimjax.errors import ConfigError
+from cimjax.kernels import check_prng_key
 from cimjax.nn import TrainConfig, TrainState, fit_loss, sinusoidal_embedding
 from cimjax.sde._crossbar_nets import CrossbarEpsNet, hidden_rngs, nominal_keep, pbit_only
 from cimjax.sde._insitu_training import transition_targets
@@ -310,11 +311,7 @@ def calibrate_offsets(net: NativeInSituNet, teacher: ExSituStep, teacher_params:
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise ConfigError(f"calibrate_offsets: {name}={value!r} must be an integer >= 1")
     latents = _check_native_inputs("calibrate_offsets", net, teacher, latents)
-    typed = jnp.issubdtype(getattr(key, "dtype", np.int8), jax.dtypes.prng_key) and key.shape == ()
-    raw = getattr(key, "dtype", None) == jnp.uint32 and getattr(key, "shape", None) in ((2,), (4,))
-    if not (typed or raw):  # as crossbar_matmul's check
-        raise ConfigError(f"calibrate_offsets: key={key!r} must be one JAX PRNG key (jax.random.key(seed) or "
-                          "PRNGKey(seed)), not a seed or a batch of keys")
+    check_prng_key(key, "calibrate_offsets: ")
     base = {k: v for k, v in params.items() if k != "offset"}
     data = jnp.asarray(latents, jnp.float32)
     ids = jnp.arange(states, dtype=jnp.uint32)

@@ -87,12 +87,7 @@ def _check_step(step: Any, params: Any, sde: AbstractSDE, dim: int) -> None:
     and a step built on an SDE must be built on `sde`. Traced once per step, SDE, dim and params' shapes."""
     leaves, treedef = jax.tree_util.tree_flatten(params)
     shapes = tuple((np.shape(a), str(jnp.result_type(a))) for a in leaves)
-    try:
-        _check_step_once(step, sde, dim, treedef, shapes)
-    except TypeError as err:  # an unhashable step or SDE: checked every call
-        if "unhashable" not in str(err):
-            raise
-        _check_step_traced(step, params, sde, dim)
+    _check_step_once(step, sde, dim, treedef, shapes)  # step and SDE are hashable: `_compiled` keys on them too
 
 
 @functools.lru_cache(maxsize=64)
